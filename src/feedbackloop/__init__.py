@@ -1,0 +1,51 @@
+"""feedbackloop: close the loop from operations to development.
+
+Signals from Sentry, Datadog and PagerDuty come in; rules written in Python route them
+to Jira and GitHub Issues; one living ticket is kept per problem; and the history yields
+MTTA, MTTR, recurrence, noise and the wins.
+"""
+
+from feedbackloop._models import (
+    ActionItem,
+    ActionItemStatus,
+    Incident,
+    IncidentStatus,
+    Learning,
+    Severity,
+    Signal,
+    SignalKind,
+    SignalStatus,
+    TicketChange,
+    TicketChangeKind,
+    TicketRef,
+    TicketStatus,
+    TimelineEntry,
+)
+from feedbackloop._version import __version__
+from feedbackloop.errors import FeedbackLoopError
+
+__all__ = [
+    "ActionItem",
+    "ActionItemStatus",
+    "FeedbackLoopError",
+    "Incident",
+    "IncidentStatus",
+    "Learning",
+    "Severity",
+    "Signal",
+    "SignalKind",
+    "SignalStatus",
+    "TicketChange",
+    "TicketChangeKind",
+    "TicketRef",
+    "TicketStatus",
+    "TimelineEntry",
+    "__version__",
+]
+
+# Public names say where users import them from, in reprs and in the docs.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "feedbackloop"
+del _name, _obj

@@ -1,0 +1,5 @@
+"""`python -m feedbackloop` runs the command line."""
+
+from feedbackloop.cli import main
+
+main()

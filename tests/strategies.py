@@ -1,0 +1,140 @@
+"""Hypothesis strategies for every model, shared by the whole test suite."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from hypothesis import strategies as st
+
+from feedbackloop import (
+    ActionItem,
+    ActionItemStatus,
+    Incident,
+    IncidentStatus,
+    Learning,
+    Severity,
+    Signal,
+    SignalKind,
+    SignalStatus,
+    TicketChange,
+    TicketChangeKind,
+    TicketRef,
+    TicketStatus,
+    TimelineEntry,
+)
+
+__all__ = [
+    "action_items",
+    "aware_datetimes",
+    "incidents",
+    "learnings",
+    "models",
+    "severities",
+    "signals",
+    "ticket_changes",
+    "ticket_refs",
+]
+
+text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s.strip() != "")
+"""Non-empty text without surrounding whitespace (the model strips it)."""
+
+optional_text = st.none() | text
+severities = st.sampled_from(Severity)
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+aware_datetimes = st.datetimes(
+    min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=offsets
+)
+labels = st.dictionaries(st.text(max_size=12), st.text(max_size=20), max_size=4)
+
+signals = st.builds(
+    Signal,
+    source=text,
+    kind=st.sampled_from(SignalKind),
+    title=text,
+    service=optional_text,
+    environment=optional_text,
+    severity=severities,
+    fingerprint=st.none() | text,
+    occurred_at=aware_datetimes,
+    labels=labels,
+    url=optional_text,
+    status=st.sampled_from(SignalStatus),
+    external_id=optional_text,
+)
+
+timeline_entries = st.builds(
+    TimelineEntry, at=aware_datetimes, kind=text, message=st.text(max_size=40), actor=optional_text
+)
+
+
+@st.composite
+def incidents(draw: st.DrawFn) -> Incident:
+    """Incidents whose timestamps are consistent (created <= acknowledged <= resolved)."""
+    created = draw(aware_datetimes)
+    ack_after = draw(st.none() | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)))
+    resolve_after = draw(
+        st.none() | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3))
+    )
+    acknowledged = None if ack_after is None else created + ack_after
+    resolved = None
+    if resolve_after is not None:
+        resolved = (acknowledged or created) + resolve_after
+    return Incident(
+        id=draw(text),
+        title=draw(text),
+        severity=draw(severities),
+        status=draw(st.sampled_from(IncidentStatus)),
+        service=draw(optional_text),
+        source=draw(optional_text),
+        url=draw(optional_text),
+        created_at=created,
+        acknowledged_at=acknowledged,
+        resolved_at=resolved,
+        timeline=tuple(draw(st.lists(timeline_entries, max_size=3))),
+        labels=draw(labels),
+    )
+
+
+ticket_refs = st.builds(
+    TicketRef,
+    tracker=text,
+    key=text,
+    url=optional_text,
+    status=st.sampled_from(TicketStatus),
+)
+ticket_changes = st.builds(
+    TicketChange,
+    tracker=text,
+    key=text,
+    change=st.sampled_from(TicketChangeKind),
+    occurred_at=aware_datetimes,
+    url=optional_text,
+    resolution=optional_text,
+    actor=optional_text,
+    comment=st.none() | st.text(max_size=40),
+)
+action_items = st.builds(
+    ActionItem,
+    title=text,
+    description=st.text(max_size=40),
+    owner=optional_text,
+    due=st.none() | st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
+    priority=severities,
+    origin=st.lists(text, max_size=3).map(tuple),
+    ticket=st.none() | ticket_refs,
+    status=st.sampled_from(ActionItemStatus),
+)
+learnings = st.builds(
+    Learning,
+    incident_ids=st.lists(text, max_size=3).map(tuple),
+    summary=text,
+    contributing_factors=st.lists(st.text(max_size=30), max_size=3).map(tuple),
+    themes=st.lists(st.text(max_size=20), max_size=3).map(tuple),
+    action_items=st.lists(action_items, max_size=3).map(tuple),
+    recorded_at=st.none() | aware_datetimes,
+)
+
+models = st.one_of(signals, incidents(), ticket_refs, ticket_changes, action_items, learnings)
+"""Any model instance."""
