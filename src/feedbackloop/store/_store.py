@@ -1,0 +1,681 @@
+"""The store: one implementation over SQLAlchemy Core for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from feedbackloop._models import Incident, Signal
+from feedbackloop.errors import ConfigurationError, StoreError
+from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.store import _schema as s
+from feedbackloop.store._migrations import upgrade
+from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketLink
+
+__all__ = ["DEFAULT_STORE_URL", "Store", "StoreTransaction"]
+
+DEFAULT_STORE_URL = "sqlite:///feedbackloop.db"
+"""Where the store lives when no URL is given: a SQLite file in the working directory."""
+
+_BUCKET_MICROS = 1_000_000
+"""Width of a window-counter bucket (one second): window counts are exact to the second."""
+
+
+def _engine_for(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"not a store URL: {url!r}; use sqlite:///path.db, sqlite:// (in memory) "
+            "or postgresql://user@host/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+pysqlite")
+        in_memory = parsed.database in (None, "", ":memory:")
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            poolclass=StaticPool if in_memory else None,
+        )
+        _use_immediate_transactions(engine, wal=not in_memory)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    raise ConfigurationError(
+        f"unsupported store {backend!r} in {parsed.render_as_string(hide_password=True)}; "
+        "feedbackloop stores in SQLite or PostgreSQL"
+    )
+
+
+def _use_immediate_transactions(engine: Engine, *, wal: bool) -> None:
+    # pysqlite's deferred transactions deadlock when two writers upgrade their locks;
+    # BEGIN IMMEDIATE takes the write lock up front, and busy_timeout waits for it.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _insert(connection: Connection, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT on both backends."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class Store:
+    """Durable state of the loop: inbox, window counters, ticket links, outbox, history.
+
+    Args:
+        url: `sqlite:///path.db` (the default, a file), `sqlite://` (in memory, for
+            tests and experiments) or `postgresql://user@host/db` (several workers).
+
+    The schema is created or upgraded when the store opens. Every method is one
+    transaction; `transaction()` groups several steps into one.
+    """
+
+    def __init__(self, url: str = DEFAULT_STORE_URL) -> None:
+        self.url = url
+        self.engine = _engine_for(url)
+        self.dialect = self.engine.dialect.name
+        # SQLite allows one writer; serialising in-process writers avoids busy waits.
+        self._lock: Any = threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        try:
+            upgrade(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store at {self._safe_url}: {exc.orig}") from exc
+
+    @property
+    def _safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Store({self._safe_url!r})"
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """Run several steps in one transaction: all of them happen, or none."""
+        with self._lock:
+            try:
+                with self.engine.begin() as connection:
+                    yield StoreTransaction(connection)
+            except (OperationalError, IntegrityError):
+                raise
+            except SQLAlchemyError as exc:
+                raise StoreError(f"store error: {exc}") from exc
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self._lock, self.engine.connect() as connection:
+                connection.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    # --- the inbox ------------------------------------------------------------------
+
+    def put_delivery(
+        self,
+        source: str,
+        delivery_id: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime,
+    ) -> tuple[int, bool]:
+        """Persist a delivery; returns its row id and whether it is new.
+
+        A redelivery (same source and delivery id) changes nothing.
+        """
+        with self.transaction() as tx:
+            statement = (
+                _insert(tx.connection, s.deliveries)
+                .values(
+                    source=source,
+                    delivery_id=delivery_id,
+                    received_at=now,
+                    headers=dict(headers),
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                )
+                .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+                .returning(s.deliveries.c.id)
+            )
+            new_id = tx.connection.execute(statement).scalar_one_or_none()
+            if new_id is not None:
+                return int(new_id), True
+            existing = tx.connection.execute(
+                select(s.deliveries.c.id).where(
+                    s.deliveries.c.source == source, s.deliveries.c.delivery_id == delivery_id
+                )
+            ).scalar_one()
+            return int(existing), False
+
+    def claim_deliveries(
+        self, *, now: datetime, lease: timedelta, limit: int = 50
+    ) -> list[Delivery]:
+        """Lease up to `limit` pending deliveries, oldest first.
+
+        A leased delivery is invisible to other workers until the lease ends, so a
+        worker that dies mid-way leaves its deliveries to be claimed again.
+        """
+        d = s.deliveries
+        with self.transaction() as tx:
+            candidates = (
+                select(d.c.id)
+                .where(
+                    d.c.status == "pending", or_(d.c.lease_until.is_(None), d.c.lease_until < now)
+                )
+                .order_by(d.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = tx.connection.execute(
+                update(d)
+                .where(d.c.id.in_(candidates.scalar_subquery()))
+                .values(lease_until=now + lease, attempts=d.c.attempts + 1)
+                .returning(*d.c)
+            ).all()
+        return sorted((_delivery(row) for row in rows), key=lambda delivery: delivery.id)
+
+    def finish_delivery(self, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
+        """Mark a delivery processed (`done`), or `failed` with the reason."""
+        with self.transaction() as tx:
+            tx.connection.execute(
+                update(s.deliveries)
+                .where(s.deliveries.c.id == delivery_id)
+                .values(
+                    status="failed" if error else "done",
+                    processed_at=now,
+                    lease_until=None,
+                    error=error,
+                )
+            )
+
+    def deliveries(self, *, status: str | None = None, source: str | None = None) -> list[Delivery]:
+        """Deliveries in the inbox, oldest first, optionally filtered."""
+        d = s.deliveries
+        query = select(d).order_by(d.c.id)
+        if status is not None:
+            query = query.where(d.c.status == status)
+        if source is not None:
+            query = query.where(d.c.source == source)
+        with self.transaction() as tx:
+            return [_delivery(row) for row in tx.connection.execute(query)]
+
+    def inbox_backlog(self) -> tuple[int, datetime | None]:
+        """How many deliveries wait, and when the oldest of them arrived."""
+        d = s.deliveries
+        with self.transaction() as tx:
+            count, oldest = tx.connection.execute(
+                select(func.count(), func.min(d.c.received_at)).where(d.c.status == "pending")
+            ).one()
+        if oldest is not None and not isinstance(oldest, datetime):
+            oldest = s.from_micros(int(oldest))
+        return int(count), oldest
+
+    # --- the outbox -----------------------------------------------------------------
+
+    def claim_effects(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 50,
+        ids: Sequence[int] | None = None,
+    ) -> list[Effect]:
+        """Lease pending effects (all, or only `ids`), oldest first."""
+        o = s.outbox
+        with self.transaction() as tx:
+            candidates = select(o.c.id).where(
+                o.c.status == "pending", or_(o.c.lease_until.is_(None), o.c.lease_until < now)
+            )
+            if ids is not None:
+                candidates = candidates.where(o.c.id.in_(list(ids)))
+            candidates = candidates.order_by(o.c.id).limit(limit).with_for_update(skip_locked=True)
+            rows = tx.connection.execute(
+                update(o)
+                .where(o.c.id.in_(candidates.scalar_subquery()))
+                .values(lease_until=now + lease, attempts=o.c.attempts + 1, updated_at=now)
+                .returning(*o.c)
+            ).all()
+        return sorted((_effect(row) for row in rows), key=lambda effect: effect.id)
+
+    def finish_effect(self, effect_id: int, *, now: datetime) -> None:
+        """Mark an effect done."""
+        with self.transaction() as tx:
+            tx.connection.execute(
+                update(s.outbox)
+                .where(s.outbox.c.id == effect_id)
+                .values(status="done", lease_until=None, updated_at=now, last_error=None)
+            )
+
+    def release_effect(self, effect_id: int, *, now: datetime, error: str) -> None:
+        """Give an effect back to the queue after a failure worth retrying later."""
+        with self.transaction() as tx:
+            tx.connection.execute(
+                update(s.outbox)
+                .where(s.outbox.c.id == effect_id)
+                .values(lease_until=None, updated_at=now, last_error=error)
+            )
+
+    def bury_effect(
+        self,
+        effect: Effect,
+        *,
+        now: datetime,
+        error: str,
+        error_type: str,
+        status_code: int | None = None,
+    ) -> int:
+        """Move an effect that failed for good to the dead letters; returns the letter id."""
+        with self.transaction() as tx:
+            tx.connection.execute(
+                update(s.outbox)
+                .where(s.outbox.c.id == effect.id)
+                .values(status="dead", lease_until=None, updated_at=now, last_error=error)
+            )
+            letter = tx.connection.execute(
+                insert(s.dead_letters)
+                .values(
+                    outbox_id=effect.id,
+                    kind=effect.kind,
+                    payload=effect.payload,
+                    error=error,
+                    error_type=error_type,
+                    status_code=status_code,
+                    failed_at=now,
+                )
+                .returning(s.dead_letters.c.id)
+            ).scalar_one()
+        return int(letter)
+
+    def effects(self, *, status: str | None = None) -> list[Effect]:
+        """Effects in the outbox, oldest first."""
+        query = select(s.outbox).order_by(s.outbox.c.id)
+        if status is not None:
+            query = query.where(s.outbox.c.status == status)
+        with self.transaction() as tx:
+            return [_effect(row) for row in tx.connection.execute(query)]
+
+    def dead_letters(self, *, include_retried: bool = False) -> list[DeadLetter]:
+        """Effects that failed for good, newest last; retried ones only when asked."""
+        query = select(s.dead_letters).order_by(s.dead_letters.c.id)
+        if not include_retried:
+            query = query.where(s.dead_letters.c.retried_at.is_(None))
+        with self.transaction() as tx:
+            return [_dead_letter(row) for row in tx.connection.execute(query)]
+
+    def requeue_dead_letter(self, letter_id: int, *, now: datetime) -> int | None:
+        """Put a dead letter's effect back in the outbox; returns the effect id.
+
+        None when the letter does not exist or was already retried.
+        """
+        letters = s.dead_letters
+        with self.transaction() as tx:
+            outbox_id = tx.connection.execute(
+                update(letters)
+                .where(letters.c.id == letter_id, letters.c.retried_at.is_(None))
+                .values(retried_at=now)
+                .returning(letters.c.outbox_id)
+            ).scalar_one_or_none()
+            if outbox_id is None:
+                return None
+            tx.connection.execute(
+                update(s.outbox)
+                .where(s.outbox.c.id == outbox_id)
+                .values(status="pending", lease_until=None, attempts=0, updated_at=now)
+            )
+        return int(outbox_id)
+
+    # --- ticket links ---------------------------------------------------------------
+
+    def links(
+        self,
+        *,
+        status: str | None = None,
+        tracker: str | None = None,
+        rule: str | None = None,
+    ) -> list[TicketLink]:
+        """Ticket links, oldest first, optionally filtered."""
+        t = s.ticket_links
+        query = select(t).order_by(t.c.id)
+        for column, value in ((t.c.status, status), (t.c.tracker, tracker), (t.c.rule, rule)):
+            if value is not None:
+                query = query.where(column == value)
+        with self.transaction() as tx:
+            return [_link(row) for row in tx.connection.execute(query)]
+
+    def link(self, link_id: int) -> TicketLink | None:
+        """One ticket link by id."""
+        with self.transaction() as tx:
+            return tx.link(link_id)
+
+    def link_for_ticket(self, tracker: str, key: str) -> TicketLink | None:
+        """The link of ticket `key` in `tracker`, if the loop made it."""
+        with self.transaction() as tx:
+            return tx.link_for_ticket(tracker, key)
+
+    # --- history --------------------------------------------------------------------
+
+    def incidents(self) -> list[Incident]:
+        """Every incident recorded, oldest first."""
+        query = select(s.incidents.c.data).order_by(s.incidents.c.created_at)
+        with self.transaction() as tx:
+            return [Incident.model_validate(row.data) for row in tx.connection.execute(query)]
+
+    def signal_rows(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded signals with their outcome, oldest first, as dicts."""
+        t = s.signals
+        query = select(t).order_by(t.c.occurred_at, t.c.id)
+        if since is not None:
+            query = query.where(t.c.occurred_at >= since)
+        if until is not None:
+            query = query.where(t.c.occurred_at < until)
+        with self.transaction() as tx:
+            return [dict(row._mapping) for row in tx.connection.execute(query)]
+
+
+class StoreTransaction:
+    """The steps the loop takes inside one transaction.
+
+    Also the store-backed implementation of the rule engine's window counts.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # --- window counters ----------------------------------------------------------------
+
+    def hit(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
+        """Record one occurrence at `at` and return the count in `(at - within, at]`."""
+        micros = s.to_micros(at)
+        bucket = micros - micros % _BUCKET_MICROS
+        statement = _insert(self.connection, s.occurrences).values(
+            rule=rule, group_key=group_key, bucket=bucket, count=1
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["rule", "group_key", "bucket"],
+            set_={"count": s.occurrences.c.count + 1},
+        )
+        self.connection.execute(statement)
+        return self.count(rule, group_key, at, within)
+
+    def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
+        """Occurrences recorded in `(at - within, at]`, to the second."""
+        o = s.occurrences
+        low, high = s.to_micros(at - within), s.to_micros(at)
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(o.c.count), 0)).where(
+                o.c.rule == rule,
+                o.c.group_key == group_key,
+                o.c.bucket > low - _BUCKET_MICROS,
+                o.c.bucket <= high,
+            )
+        ).scalar_one()
+        return int(total)
+
+    def prune_occurrences(self, before: datetime) -> int:
+        """Delete counter buckets older than `before`; returns how many went."""
+        result = self.connection.execute(
+            s.occurrences.delete().where(s.occurrences.c.bucket < s.to_micros(before))
+        )
+        return int(result.rowcount or 0)
+
+    # --- signals and incidents --------------------------------------------------------
+
+    def record_signal(
+        self,
+        event_key: str,
+        signal: Signal,
+        *,
+        rules: Sequence[str],
+        outcome: str,
+        now: datetime,
+        link_id: int | None = None,
+    ) -> bool:
+        """Record a signal once; False when `event_key` was recorded before."""
+        statement = (
+            _insert(self.connection, s.signals)
+            .values(
+                event_key=event_key,
+                source=signal.source,
+                kind=signal.kind.value,
+                title=signal.title,
+                service=signal.service,
+                environment=signal.environment,
+                severity=signal.severity.value,
+                status=signal.status.value,
+                fingerprint=signal.fingerprint,
+                theme=mask_volatile(signal.title),
+                external_id=signal.external_id,
+                url=signal.url,
+                labels=dict(signal.labels),
+                occurred_at=signal.occurred_at,
+                recorded_at=now,
+                rules=list(rules),
+                outcome=outcome,
+                link_id=link_id,
+            )
+            .on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(s.signals.c.id)
+        )
+        return self.connection.execute(statement).scalar_one_or_none() is not None
+
+    def seen(self, event_key: str) -> bool:
+        """True when an event with this key was recorded."""
+        found = self.connection.execute(
+            select(s.signals.c.id).where(s.signals.c.event_key == event_key)
+        ).first()
+        return found is not None
+
+    def set_signal_outcome(self, event_key: str, *, outcome: str, link_id: int | None) -> None:
+        """Update what became of a recorded signal."""
+        self.connection.execute(
+            update(s.signals)
+            .where(s.signals.c.event_key == event_key)
+            .values(outcome=outcome, link_id=link_id)
+        )
+
+    def incident(self, incident_id: str) -> Incident | None:
+        """The stored incident, or None."""
+        data = self.connection.execute(
+            select(s.incidents.c.data).where(s.incidents.c.id == incident_id)
+        ).scalar_one_or_none()
+        return None if data is None else Incident.model_validate(data)
+
+    def save_incident(self, incident: Incident, *, now: datetime) -> None:
+        """Insert or replace an incident."""
+        values = {
+            "source": incident.source,
+            "title": incident.title,
+            "severity": incident.severity.value,
+            "status": incident.status.value,
+            "service": incident.service,
+            "created_at": incident.created_at,
+            "acknowledged_at": incident.acknowledged_at,
+            "resolved_at": incident.resolved_at,
+            "data": incident.model_dump(mode="json"),
+            "updated_at": now,
+        }
+        statement = _insert(self.connection, s.incidents).values(id=incident.id, **values)
+        self.connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+
+    # --- ticket links -------------------------------------------------------------------
+
+    def current_link(self, rule: str, group_key: str) -> TicketLink | None:
+        """The newest link of a group, locked for this transaction on PostgreSQL."""
+        t = s.ticket_links
+        row = self.connection.execute(
+            select(t)
+            .where(t.c.rule == rule, t.c.group_key == group_key)
+            .order_by(t.c.generation.desc())
+            .limit(1)
+            .with_for_update()
+        ).first()
+        return None if row is None else _link(row)
+
+    def claim_link(self, **values: Any) -> TicketLink | None:
+        """Insert a new link generation; None when another worker claimed it first."""
+        t = s.ticket_links
+        statement = (
+            _insert(self.connection, t)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["rule", "group_key", "generation"])
+            .returning(*t.c)
+        )
+        row = self.connection.execute(statement).first()
+        return None if row is None else _link(row)
+
+    def update_link(self, link_id: int, **values: Any) -> None:
+        """Change fields of a link."""
+        self.connection.execute(
+            update(s.ticket_links).where(s.ticket_links.c.id == link_id).values(**values)
+        )
+
+    def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
+        """Add one occurrence to a link, atomically."""
+        t = s.ticket_links
+        self.connection.execute(
+            update(t)
+            .where(t.c.id == link_id)
+            .values(
+                occurrences=t.c.occurrences + 1,
+                last_seen_at=func.max(t.c.last_seen_at, s.to_micros(at))
+                if self.connection.dialect.name == "sqlite"
+                else func.greatest(t.c.last_seen_at, s.to_micros(at)),
+                updated_at=now,
+            )
+        )
+
+    def link(self, link_id: int) -> TicketLink | None:
+        """One link by id."""
+        row = self.connection.execute(
+            select(s.ticket_links).where(s.ticket_links.c.id == link_id)
+        ).first()
+        return None if row is None else _link(row)
+
+    def link_for_ticket(self, tracker: str, key: str) -> TicketLink | None:
+        """The link of ticket `key` in `tracker`."""
+        t = s.ticket_links
+        row = self.connection.execute(
+            select(t).where(t.c.tracker == tracker, t.c.key == key).order_by(t.c.id.desc()).limit(1)
+        ).first()
+        return None if row is None else _link(row)
+
+    def open_link_for_theme(self, *, fingerprint: str, theme: str) -> TicketLink | None:
+        """An open (or pending) link whose group shares the fingerprint or the theme."""
+        t = s.ticket_links
+        row = self.connection.execute(
+            select(t)
+            .where(
+                t.c.status.in_(("open", "pending")),
+                or_(t.c.fingerprint == fingerprint, t.c.theme == theme),
+            )
+            .order_by(and_(t.c.fingerprint == fingerprint).desc(), t.c.id)
+            .limit(1)
+        ).first()
+        return None if row is None else _link(row)
+
+    # --- the outbox ---------------------------------------------------------------------
+
+    def add_effect(
+        self, effect_key: str, kind: str, payload: Mapping[str, Any], *, now: datetime
+    ) -> int | None:
+        """Plan an effect once; None when `effect_key` was planned before."""
+        statement = (
+            _insert(self.connection, s.outbox)
+            .values(
+                effect_key=effect_key,
+                kind=kind,
+                payload=dict(payload),
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["effect_key"])
+            .returning(s.outbox.c.id)
+        )
+        found = self.connection.execute(statement).scalar_one_or_none()
+        return None if found is None else int(found)
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    m = row._mapping
+    return Delivery(
+        id=m["id"],
+        source=m["source"],
+        delivery_id=m["delivery_id"],
+        received_at=m["received_at"],
+        headers=dict(m["headers"]),
+        body=bytes(m["body"]),
+        status=m["status"],
+        attempts=m["attempts"],
+        error=m["error"],
+    )
+
+
+def _effect(row: Row[Any]) -> Effect:
+    m = row._mapping
+    return Effect(
+        id=m["id"],
+        effect_key=m["effect_key"],
+        kind=m["kind"],
+        payload=dict(m["payload"]),
+        status=m["status"],
+        attempts=m["attempts"],
+        last_error=m["last_error"],
+    )
+
+
+def _link(row: Row[Any]) -> TicketLink:
+    m = dict(row._mapping)
+    m["sync_origin"] = bool(m["sync_origin"])
+    m["fields"] = dict(m["fields"] or {})
+    return TicketLink(**m)
+
+
+def _dead_letter(row: Row[Any]) -> DeadLetter:
+    m = dict(row._mapping)
+    m["payload"] = dict(m["payload"])
+    return DeadLetter(**m)

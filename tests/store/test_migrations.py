@@ -1,0 +1,62 @@
+"""Schema versions: a database made by an older version upgrades in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect
+
+from feedbackloop.errors import SchemaVersionError
+from feedbackloop.store import SCHEMA_VERSION, Store
+from feedbackloop.store import _migrations as migrations
+from feedbackloop.store._store import _engine_for
+
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_a_version_1_database_upgrades_to_the_latest_version(store_url: str) -> None:
+    """A database written by schema version 1 opens, upgrades, and gains the new tables."""
+    if store_url == "sqlite://":
+        pytest.skip("an in-memory database does not outlive its engine")
+    engine = _engine_for(store_url)
+    migrations.upgrade(engine, target=1)
+    with engine.connect() as connection:
+        assert migrations.current_version(connection) == 1
+        assert not inspect(connection).has_table("incidents")
+    engine.dispose()
+    store = Store(store_url)
+    with store.engine.connect() as connection:
+        assert migrations.current_version(connection) == SCHEMA_VERSION
+        assert inspect(connection).has_table("incidents")
+    store.close()
+
+
+def test_upgrading_keeps_rows_written_before(tmp_path: object) -> None:
+    """Rows written under version 1 are still there under the latest version."""
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = _engine_for(url)
+    migrations.upgrade(engine, target=1)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO deliveries (source, delivery_id, received_at, headers, body, status,"
+            " attempts) VALUES ('github', 'g1', 0, '{}', x'7b7d', 'pending', 0)"
+        )
+    engine.dispose()
+    store = Store(url)
+    assert [(d.source, d.delivery_id) for d in store.deliveries()] == [("github", "g1")]
+    store.close()
+
+
+def test_a_newer_database_is_refused(tmp_path: object) -> None:
+    """A schema from a newer feedbackloop is not touched, and the error says what to do."""
+    url = f"sqlite:///{tmp_path}/new.db"
+    Store(url).close()
+    engine = _engine_for(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"UPDATE feedbackloop_meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'"
+        )
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match="upgrade feedbackloop"):
+        Store(url)

@@ -1,0 +1,218 @@
+"""The store on SQLite and PostgreSQL: inbox, counters, links, outbox, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedbackloop import Incident, Signal
+from feedbackloop.errors import ConfigurationError
+from feedbackloop.store import Store
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = Store(store_url)
+    yield opened
+    opened.close()
+
+
+def link_values(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "rule": "r",
+        "group_key": "fingerprint=abc",
+        "generation": 1,
+        "tracker": "local",
+        "marker": "m-1",
+        "status": "pending",
+        "fingerprint": "abc",
+        "theme": "boom",
+        "title": "boom",
+        "fields": {},
+        "occurrences": 1,
+        "first_seen_at": NOW,
+        "last_seen_at": NOW,
+        "updated_at": NOW,
+    }
+    values.update(overrides)
+    return values
+
+
+class TestInbox:
+    def test_a_new_delivery_is_pending(self, store: Store) -> None:
+        """A persisted delivery waits in the inbox with its headers and body."""
+        row_id, new = store.put_delivery("sentry", "d1", {"A": "b"}, b"{}", now=NOW)
+        assert new
+        [delivery] = store.deliveries(status="pending")
+        assert (delivery.id, delivery.headers, delivery.body) == (row_id, {"A": "b"}, b"{}")
+
+    def test_a_redelivery_changes_nothing(self, store: Store) -> None:
+        """The same source and delivery id is stored once."""
+        first, _ = store.put_delivery("sentry", "d1", {}, b"{}", now=NOW)
+        again, new = store.put_delivery("sentry", "d1", {}, b"{}", now=NOW)
+        assert (again, new) == (first, False)
+        assert len(store.deliveries()) == 1
+
+    def test_claimed_deliveries_are_leased(self, store: Store) -> None:
+        """A claimed delivery is not handed out again until its lease ends."""
+        store.put_delivery("sentry", "d1", {}, b"{}", now=NOW)
+        assert len(store.claim_deliveries(now=NOW, lease=LEASE)) == 1
+        assert store.claim_deliveries(now=NOW + timedelta(minutes=1), lease=LEASE) == []
+        [again] = store.claim_deliveries(now=NOW + timedelta(minutes=6), lease=LEASE)
+        assert again.attempts == 2
+
+    def test_finished_deliveries_leave_the_backlog(self, store: Store) -> None:
+        """The backlog counts pending deliveries and dates the oldest."""
+        row_id, _ = store.put_delivery("sentry", "d1", {}, b"{}", now=NOW)
+        store.put_delivery("sentry", "d2", {}, b"{}", now=NOW + timedelta(seconds=5))
+        assert store.inbox_backlog() == (2, NOW)
+        store.finish_delivery(row_id, now=NOW)
+        assert store.inbox_backlog() == (1, NOW + timedelta(seconds=5))
+
+
+class TestWindowCounters:
+    def test_hits_count_within_the_window(self, store: Store) -> None:
+        """Each hit returns the number of occurrences in the window ending at it."""
+        with store.transaction() as tx:
+            counts = [
+                tx.hit("r", "g", NOW + timedelta(minutes=m), timedelta(minutes=10))
+                for m in (0, 1, 2)
+            ]
+        assert counts == [1, 2, 3]
+
+    def test_occurrences_that_slid_out_do_not_count(self, store: Store) -> None:
+        """An occurrence older than the window is not counted."""
+        with store.transaction() as tx:
+            tx.hit("r", "g", NOW, timedelta(minutes=10))
+            assert tx.hit("r", "g", NOW + timedelta(minutes=11), timedelta(minutes=10)) == 1
+
+    def test_groups_are_counted_apart(self, store: Store) -> None:
+        """Different group keys have their own counters."""
+        with store.transaction() as tx:
+            tx.hit("r", "a", NOW, timedelta(hours=1))
+            assert tx.hit("r", "b", NOW, timedelta(hours=1)) == 1
+
+    def test_pruning_removes_old_buckets(self, store: Store) -> None:
+        """Pruned buckets no longer count."""
+        with store.transaction() as tx:
+            tx.hit("r", "g", NOW, timedelta(days=1))
+            assert tx.prune_occurrences(NOW + timedelta(seconds=2)) == 1
+            assert tx.count("r", "g", NOW, timedelta(days=1)) == 0
+
+
+class TestSignals:
+    def test_a_signal_is_recorded_once_per_event_key(self, store: Store) -> None:
+        """Recording the same event twice is a no-op the second time."""
+        signal = Signal(source="sentry", title="boom", occurred_at=NOW)
+        with store.transaction() as tx:
+            assert tx.record_signal("k1", signal, rules=["r"], outcome="routed", now=NOW)
+            assert not tx.record_signal("k1", signal, rules=["r"], outcome="routed", now=NOW)
+        [row] = store.signal_rows()
+        assert (row["fingerprint"], row["rules"], row["occurred_at"]) == (
+            signal.fingerprint,
+            ["r"],
+            NOW,
+        )
+
+
+class TestIncidents:
+    def test_saving_an_incident_again_replaces_it(self, store: Store) -> None:
+        """The newest state of an incident wins."""
+        incident = Incident(id="P1", title="down", created_at=NOW)
+        acknowledged = incident.model_copy(update={"acknowledged_at": NOW + timedelta(minutes=3)})
+        with store.transaction() as tx:
+            tx.save_incident(incident, now=NOW)
+            tx.save_incident(acknowledged, now=NOW)
+        assert store.incidents() == [acknowledged]
+
+
+class TestLinks:
+    def test_a_generation_is_claimed_once(self, store: Store) -> None:
+        """The second claim of the same rule, group and generation gets None."""
+        with store.transaction() as tx:
+            assert tx.claim_link(**link_values()) is not None
+            assert tx.claim_link(**link_values(marker="m-2")) is None
+
+    def test_the_current_link_is_the_newest_generation(self, store: Store) -> None:
+        """A second generation supersedes the first."""
+        with store.transaction() as tx:
+            tx.claim_link(**link_values())
+            tx.claim_link(**link_values(generation=2, marker="m-2"))
+            current = tx.current_link("r", "fingerprint=abc")
+        assert current is not None
+        assert (current.generation, current.marker) == (2, "m-2")
+
+    def test_occurrences_are_counted_atomically(self, store: Store) -> None:
+        """count_occurrence adds one and moves last_seen forward only."""
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            assert link is not None
+            tx.count_occurrence(link.id, at=NOW + timedelta(hours=1), now=NOW)
+            tx.count_occurrence(link.id, at=NOW - timedelta(hours=1), now=NOW)
+        stored = store.link(link.id)
+        assert stored is not None
+        assert (stored.occurrences, stored.last_seen_at) == (3, NOW + timedelta(hours=1))
+
+    def test_a_link_is_found_by_its_ticket(self, store: Store) -> None:
+        """Inbound ticket changes find their link by tracker and key."""
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            assert link is not None
+            tx.update_link(link.id, key="OPS-1", status="open")
+        found = store.link_for_ticket("local", "OPS-1")
+        assert found is not None
+        assert found.ref() is not None
+
+
+class TestOutbox:
+    def test_an_effect_is_planned_once_per_key(self, store: Store) -> None:
+        """Replanning the same effect key is a no-op."""
+        with store.transaction() as tx:
+            assert tx.add_effect("e1", "comment", {"x": 1}, now=NOW) is not None
+            assert tx.add_effect("e1", "comment", {"x": 1}, now=NOW) is None
+
+    def test_a_buried_effect_becomes_a_dead_letter_that_can_be_retried(self, store: Store) -> None:
+        """Dead letters keep the error and go back to the outbox when retried."""
+        with store.transaction() as tx:
+            tx.add_effect("e1", "comment", {"x": 1}, now=NOW)
+        [effect] = store.claim_effects(now=NOW, lease=LEASE)
+        letter_id = store.bury_effect(
+            effect, now=NOW, error="Jira said no", error_type="BadRequestError", status_code=400
+        )
+        [letter] = store.dead_letters()
+        assert (letter.id, letter.error, letter.status_code) == (letter_id, "Jira said no", 400)
+        assert store.requeue_dead_letter(letter_id, now=NOW) == effect.id
+        assert store.dead_letters() == []
+        assert [e.id for e in store.claim_effects(now=NOW, lease=LEASE)] == [effect.id]
+
+    def test_a_dead_letter_is_retried_only_once(self, store: Store) -> None:
+        """A second retry of the same letter returns None."""
+        with store.transaction() as tx:
+            tx.add_effect("e1", "comment", {}, now=NOW)
+        [effect] = store.claim_effects(now=NOW, lease=LEASE)
+        letter_id = store.bury_effect(effect, now=NOW, error="x", error_type="E")
+        store.requeue_dead_letter(letter_id, now=NOW)
+        assert store.requeue_dead_letter(letter_id, now=NOW) is None
+
+
+class TestOpening:
+    def test_an_unknown_database_is_a_configuration_error(self) -> None:
+        """Only SQLite and PostgreSQL are supported, and the error says so."""
+        with pytest.raises(ConfigurationError, match="unsupported store 'mysql'"):
+            Store("mysql://root@localhost/db")
+
+    def test_a_malformed_url_is_a_configuration_error(self) -> None:
+        """A string that is no URL names the accepted forms."""
+        with pytest.raises(ConfigurationError, match="not a store URL"):
+            Store("feedbackloop.db")
+
+    def test_the_repr_hides_the_password(self) -> None:
+        """Database passwords never show in reprs."""
+        store = Store.__new__(Store)
+        store.url = "postgresql://bob:hunter2@db/x"
+        assert "hunter2" not in repr(store)
