@@ -55,7 +55,8 @@ def test_a_newer_database_is_refused(tmp_path: object) -> None:
     engine = _engine_for(url)
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            f"UPDATE feedbackloop_meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'"
+            "UPDATE feedbackloop_meta SET value = ? WHERE key = 'schema_version'",
+            (str(SCHEMA_VERSION + 1),),
         )
     engine.dispose()
     with pytest.raises(SchemaVersionError, match="upgrade feedbackloop"):
