@@ -46,7 +46,12 @@ def _v2(connection: Connection) -> None:
     connection.execute(text("CREATE INDEX IF NOT EXISTS ix_signals_theme ON signals (theme)"))
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
+def _v3(connection: Connection) -> None:
+    """The built-in local tracker's tickets and comments."""
+    _create(connection, s.local_tickets, s.local_comments)
+
+
+STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
 """Step N (1-based) brings a database from version N-1 to version N."""
 
 assert len(STEPS) == s.SCHEMA_VERSION

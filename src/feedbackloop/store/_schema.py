@@ -34,6 +34,8 @@ __all__ = [
     "from_micros",
     "incidents",
     "learnings",
+    "local_comments",
+    "local_tickets",
     "meta",
     "metadata",
     "occurrences",
@@ -43,7 +45,7 @@ __all__ = [
     "to_micros",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this code reads and writes (see `_migrations`)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -244,4 +246,33 @@ dead_letters = Table(
     Column("status_code", Integer),
     Column("failed_at", UtcMicros, nullable=False),
     Column("retried_at", UtcMicros),
+)
+
+# The built-in local tracker keeps its tickets here (the demo, and teams without Jira).
+local_tickets = Table(
+    "local_tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("marker", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolution", String(100)),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+    Column("closed_at", UtcMicros),
+    Index("ix_local_tickets_marker", "marker"),
+)
+
+local_comments = Table(
+    "local_comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcMicros, nullable=False),
+    Index("ix_local_comments_ticket", "ticket_id"),
 )
