@@ -9,7 +9,13 @@ import logging
 import pytest
 from pydantic import SecretStr
 
-from feedbackloop.logs import REDACTED, configure_logging, get_logger, redact_secrets
+from feedbackloop.logs import (
+    REDACTED,
+    configure_logging,
+    get_logger,
+    redact_secrets,
+    redact_text,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +59,14 @@ class TestRedaction:
         """Headers passed as a dict are redacted key by key."""
         event = redact(headers={"Authorization": "Basic Zm9vOmJhcg==", "Accept": "json"})
         assert event["headers"] == {"Authorization": REDACTED, "Accept": "json"}
+
+    def test_vendor_tokens_and_slack_webhook_paths_are_hidden_in_text(self) -> None:
+        """GitHub and Slack tokens and a Slack webhook's secret path are recognised."""
+        text = redact_text(
+            "ghp_abcdefghijklmnopqrstuvwxyz0123 xoxb-1234567890-abcdef "
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+        )
+        assert text == (f"{REDACTED} {REDACTED} https://hooks.slack.com/services/{REDACTED}")
 
 
 class TestLoggers:

@@ -21,7 +21,7 @@ import structlog
 from pydantic import SecretStr
 from structlog.typing import EventDict, WrappedLogger
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets"]
+__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets", "redact_text"]
 
 REDACTED = "**********"
 """What a secret is replaced with in logs."""
@@ -34,18 +34,32 @@ _SECRET_KEY = re.compile(
 _SECRET_IN_TEXT = re.compile(
     r"(?P<prefix>\b(?:bearer|basic|token(?:\s+token=)?)\s+)[A-Za-z0-9._~+/=-]{8,}"
     r"|(?P<userinfo>://)[^/\s:@]+:[^/\s@]+@"
-    r"|(?P<query>[?&](?:token|key|api_key|apikey|secret|password|sig|signature|access_token)=)[^&\s]+",
+    r"|(?P<query>[?&](?:token|key|api_key|apikey|secret|password|sig|signature|access_token"
+    r"|client_secret|routing_key|private_token)=)[^&\s]+"
+    # Slack incoming-webhook URLs carry their credential in the path.
+    r"|(?P<slack>hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'<>]+"
+    # Vendor tokens recognisable by their prefix: GitHub, Slack.
+    r"|(?P<vendor>\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}))",
     re.IGNORECASE,
 )
 
 
-def _scrub_text(text: str) -> str:
+def redact_text(text: str) -> str:
+    """`text` with credentials that can be recognised in free text replaced by `REDACTED`.
+
+    Bearer/basic/token credentials, passwords in URLs, secret query parameters, Slack
+    webhook paths and GitHub/Slack tokens. The HTTP layer also removes the exact
+    secrets it was given; this catches the rest.
+    """
+
     def replace(match: re.Match[str]) -> str:
-        if match.group("prefix"):
-            return match.group("prefix") + REDACTED
+        for group in ("prefix", "query", "slack"):
+            if match.group(group):
+                return match.group(group) + REDACTED
         if match.group("userinfo"):
             return "://" + REDACTED + "@"
-        return match.group("query") + REDACTED
+        return REDACTED
 
     return _SECRET_IN_TEXT.sub(replace, text)
 
@@ -56,7 +70,7 @@ def _scrub(key: str, value: Any) -> Any:
     if _SECRET_KEY.search(key) and value not in (None, "", b""):
         return REDACTED
     if isinstance(value, str):
-        return _scrub_text(value)
+        return redact_text(value)
     if isinstance(value, Mapping):
         return {k: _scrub(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):

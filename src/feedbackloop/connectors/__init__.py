@@ -30,15 +30,22 @@ from feedbackloop._models import Incident, Severity, Signal, TicketChange, Ticke
 __all__ = [
     "Escalator",
     "Event",
+    "HTTPClient",
     "Headers",
     "Message",
     "Notifier",
     "OriginSync",
     "PollingSource",
+    "RetryPolicy",
     "Source",
     "TicketDraft",
     "TicketState",
     "Tracker",
+    "create_client",
+    "paginate_cursor",
+    "paginate_link",
+    "paginate_offset",
+    "paginate_token",
 ]
 
 Event: TypeAlias = Signal | Incident | TicketChange
@@ -209,3 +216,13 @@ class Escalator(Protocol):
     ) -> None:
         """Trigger, acknowledge or resolve the alert identified by `dedup_key`."""
         ...
+
+
+# The HTTP layer, for built-in and plugin connectors alike (imported last: it needs nothing above).
+from feedbackloop.connectors._http import HTTPClient, RetryPolicy, create_client  # noqa: E402
+from feedbackloop.connectors._pagination import (  # noqa: E402
+    paginate_cursor,
+    paginate_link,
+    paginate_offset,
+    paginate_token,
+)
