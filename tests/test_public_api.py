@@ -11,9 +11,12 @@ def test_the_top_level_exports_are_pinned() -> None:
         [
             "ActionItem",
             "ActionItemStatus",
+            "AsyncFeedbackLoop",
+            "FeedbackLoop",
             "FeedbackLoopError",
             "Incident",
             "IncidentStatus",
+            "IngestOutcome",
             "Learning",
             "Severity",
             "Signal",

@@ -21,15 +21,19 @@ from feedbackloop._models import (
     TicketStatus,
     TimelineEntry,
 )
+from feedbackloop._loop import AsyncFeedbackLoop, FeedbackLoop, IngestOutcome
 from feedbackloop._version import __version__
 from feedbackloop.errors import FeedbackLoopError
 
 __all__ = [
     "ActionItem",
     "ActionItemStatus",
+    "AsyncFeedbackLoop",
+    "FeedbackLoop",
     "FeedbackLoopError",
     "Incident",
     "IncidentStatus",
+    "IngestOutcome",
     "Learning",
     "Severity",
     "Signal",

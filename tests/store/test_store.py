@@ -80,7 +80,7 @@ class TestWindowCounters:
         """Each hit returns the number of occurrences in the window ending at it."""
         with store.transaction() as tx:
             counts = [
-                tx.hit("r", "g", NOW + timedelta(minutes=m), timedelta(minutes=10))
+                tx.record("r", "g", NOW + timedelta(minutes=m), timedelta(minutes=10))
                 for m in (0, 1, 2)
             ]
         assert counts == [1, 2, 3]
@@ -88,19 +88,19 @@ class TestWindowCounters:
     def test_occurrences_that_slid_out_do_not_count(self, store: Store) -> None:
         """An occurrence older than the window is not counted."""
         with store.transaction() as tx:
-            tx.hit("r", "g", NOW, timedelta(minutes=10))
-            assert tx.hit("r", "g", NOW + timedelta(minutes=11), timedelta(minutes=10)) == 1
+            tx.record("r", "g", NOW, timedelta(minutes=10))
+            assert tx.record("r", "g", NOW + timedelta(minutes=11), timedelta(minutes=10)) == 1
 
     def test_groups_are_counted_apart(self, store: Store) -> None:
         """Different group keys have their own counters."""
         with store.transaction() as tx:
-            tx.hit("r", "a", NOW, timedelta(hours=1))
-            assert tx.hit("r", "b", NOW, timedelta(hours=1)) == 1
+            tx.record("r", "a", NOW, timedelta(hours=1))
+            assert tx.record("r", "b", NOW, timedelta(hours=1)) == 1
 
     def test_pruning_removes_old_buckets(self, store: Store) -> None:
         """Pruned buckets no longer count."""
         with store.transaction() as tx:
-            tx.hit("r", "g", NOW, timedelta(days=1))
+            tx.record("r", "g", NOW, timedelta(days=1))
             assert tx.prune_occurrences(NOW + timedelta(seconds=2)) == 1
             assert tx.count("r", "g", NOW, timedelta(days=1)) == 0
 

@@ -426,7 +426,7 @@ class StoreTransaction:
 
     # --- window counters ----------------------------------------------------------------
 
-    def hit(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
+    def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
         micros = s.to_micros(at)
         bucket = micros - micros % _BUCKET_MICROS

@@ -1,0 +1,305 @@
+"""Carrying out planned effects: tracker, notifier, escalator and two-way sync calls.
+
+Each effect comes from the outbox, leased to one worker. Creating a ticket is made
+exactly-once in effect: the link counts its attempts before the tracker is called, and
+any attempt after the first (a retry, a redelivery after a crash, an answer lost to a
+timeout) first searches the tracker for the link's marker.
+
+Failures are sorted: vendor trouble that may pass (rate limits, 5xx after the HTTP
+layer's own retries, lost connections) leaves the effect in the outbox for a later try,
+up to `max_attempts`; anything else, and the last try, goes to the dead letters with the
+vendor's error. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from feedbackloop._models import Severity, TicketRef
+from feedbackloop.connectors import (
+    Escalator,
+    Message,
+    Notifier,
+    OriginSync,
+    Source,
+    TicketDraft,
+    Tracker,
+)
+from feedbackloop.errors import (
+    AmbiguousRequestError,
+    ConfigurationError,
+    HTTPError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from feedbackloop.logs import get_logger
+from feedbackloop.store import Effect, Store, TicketLink
+
+__all__ = ["EffectResult", "EffectRunner"]
+
+_log = get_logger("effects")
+
+_TRANSIENT = (RateLimitError, ServerError, TransportError)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectResult:
+    """What became of one effect: `done`, `retrying` (left in the outbox) or `dead`."""
+
+    effect_id: int
+    kind: str
+    status: Literal["done", "retrying", "dead"]
+    ticket: TicketRef | None = None
+    error: str | None = None
+
+
+class EffectRunner:
+    """Executes outbox effects against the loop's connectors."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        trackers: Mapping[str, Tracker],
+        notifiers: Mapping[str, Notifier],
+        escalators: Mapping[str, Escalator],
+        sources: Mapping[str, Source],
+        custom: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+        clock: Callable[[], datetime],
+        max_attempts: int = 3,
+        on_done: Callable[[Effect, EffectResult], None] | None = None,
+        on_failed: Callable[[Effect, BaseException], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.trackers = trackers
+        self.notifiers = notifiers
+        self.escalators = escalators
+        self.sources = sources
+        self.custom = custom
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self._on_done = on_done
+        self._on_failed = on_failed
+
+    async def run(self, effect: Effect) -> EffectResult:
+        """Carry out one leased effect and record how it went."""
+        try:
+            ticket = await self._perform(effect)
+        except Exception as exc:
+            return self._failed(effect, exc)
+        self.store.finish_effect(effect.id, now=self.clock())
+        result = EffectResult(effect.id, effect.kind, "done", ticket=ticket)
+        _log.info("effect.done", kind=effect.kind, effect_id=effect.id, ticket=_key(ticket))
+        if self._on_done is not None:
+            self._on_done(effect, result)
+        return result
+
+    def _failed(self, effect: Effect, exc: BaseException) -> EffectResult:
+        error = f"{type(exc).__name__}: {exc}"
+        if self._on_failed is not None:
+            self._on_failed(effect, exc)
+        transient = isinstance(exc, _TRANSIENT)
+        if transient and effect.attempts < self.max_attempts:
+            self.store.release_effect(effect.id, now=self.clock(), error=error)
+            _log.warning("effect.retrying", kind=effect.kind, effect_id=effect.id, error=error)
+            return EffectResult(effect.id, effect.kind, "retrying", error=error)
+        status_code = exc.status_code if isinstance(exc, HTTPError) else None
+        self.store.bury_effect(
+            effect,
+            now=self.clock(),
+            error=error,
+            error_type=type(exc).__name__,
+            status_code=status_code,
+        )
+        _log.error("effect.dead", kind=effect.kind, effect_id=effect.id, error=error)
+        return EffectResult(effect.id, effect.kind, "dead", error=error)
+
+    async def _perform(self, effect: Effect) -> TicketRef | None:
+        payload = effect.payload
+        kind = effect.kind
+        if kind == "create":
+            return await self._create(self._link(payload))
+        if kind == "comment":
+            link = self._link(payload)
+            await self._tracker(link.tracker).comment(_require_key(link), _recurrence_text(link))
+            return link.ref()
+        if kind == "reopen":
+            return await self._reopen(self._link(payload))
+        if kind == "comment_ticket":
+            link = self._link(payload)
+            await self._tracker(link.tracker).comment(_require_key(link), str(payload["body"]))
+            return link.ref()
+        if kind == "notify":
+            notifier = _lookup(self.notifiers, str(payload["notifier"]), "notifier")
+            await notifier.send(_message(payload))
+            return None
+        if kind == "escalate":
+            escalator = _lookup(self.escalators, str(payload["escalator"]), "escalator")
+            await escalator.escalate(
+                _message(payload),
+                dedup_key=str(payload["dedup_key"]),
+                action=payload.get("action", "trigger"),
+            )
+            return None
+        if kind in ("resolve_origin", "reopen_origin"):
+            source = _lookup(self.sources, str(payload["source"]), "source")
+            if not isinstance(source, OriginSync):
+                raise ConfigurationError(
+                    f"source {source.name!r} cannot resolve its issues (two-way sync): "
+                    "it does not implement resolve_origin/reopen_origin"
+                )
+            call = source.resolve_origin if kind == "resolve_origin" else source.reopen_origin
+            await call(str(payload["external_id"]), note=payload.get("note"))
+            return None
+        executor = self.custom.get(kind)
+        if executor is None:
+            raise ConfigurationError(
+                f"no executor for action type {kind!r}; is the plugin that defines it installed?"
+            )
+        result = executor(payload)
+        if hasattr(result, "__await__"):
+            await result
+        return None
+
+    # --- tickets ------------------------------------------------------------------------
+
+    async def _create(self, link: TicketLink) -> TicketRef | None:
+        if link.status != "pending":
+            return link.ref()  # created already (a redelivered effect)
+        tracker = self._tracker(link.tracker)
+        # Count the attempt before calling: after a crash, the next try reconciles.
+        with self.store.transaction() as tx:
+            tx.update_link(link.id, attempts=link.attempts + 1)
+        ref: TicketRef | None = None
+        if link.attempts > 0:
+            ref = await tracker.find(link.marker, fields=link.fields)
+        if ref is None:
+            draft = _draft(link, self.store)
+            try:
+                ref = await tracker.create(draft)
+            except AmbiguousRequestError:
+                ref = await tracker.find(link.marker, fields=link.fields)
+                if ref is None:
+                    raise
+        now = self.clock()
+        with self.store.transaction() as tx:
+            tx.update_link(
+                link.id, key=ref.key, url=ref.url, status="open", created_at=now, updated_at=now
+            )
+        return ref.model_copy(update={"tracker": link.tracker})
+
+    async def _reopen(self, link: TicketLink) -> TicketRef | None:
+        tracker = self._tracker(link.tracker)
+        key = _require_key(link)
+        state = await tracker.state(key)
+        if state.ref.status == "closed":
+            await tracker.reopen(key)
+        await tracker.comment(key, _regression_text(link))
+        return link.ref()
+
+    def _link(self, payload: Mapping[str, Any]) -> TicketLink:
+        link = self.store.link(int(payload["link_id"]))
+        if link is None:
+            raise ConfigurationError(f"ticket link {payload['link_id']} no longer exists")
+        return link
+
+    def _tracker(self, name: str) -> Tracker:
+        tracker: Tracker = _lookup(self.trackers, name, "tracker")
+        return tracker
+
+
+def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise ConfigurationError(
+            f"no {what} named {name!r} in this loop (configured: {known})"
+        ) from None
+
+
+def _require_key(link: TicketLink) -> str:
+    if link.key is None:
+        raise TransportError(
+            f"ticket for {link.group_key} is not created yet", connector=link.tracker
+        )
+    return link.key
+
+
+def _key(ref: TicketRef | None) -> str | None:
+    return None if ref is None else ref.key
+
+
+def _when(value: datetime | None) -> str:
+    return "never" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _draft(link: TicketLink, store: Store) -> TicketDraft:
+    fields = dict(link.fields)
+    custom_body = fields.pop("body", None)
+    labels = tuple(str(label) for label in fields.pop("labels", ()))
+    severity = fields.pop("severity", None)
+    url = fields.pop("url", None)
+    service = fields.pop("service", None)
+    environment = fields.pop("environment", None)
+    lines = [str(custom_body), ""] if custom_body else []
+    facts = [
+        f"**Service:** {service or 'unknown'}",
+        f"**Environment:** {environment or 'unknown'}",
+        f"**Severity:** {severity or 'unknown'}",
+    ]
+    lines.append(" · ".join(facts))
+    lines.append("")
+    lines.append(f"- First seen: {_when(link.first_seen_at)}")
+    lines.append(f"- Last seen: {_when(link.last_seen_at)}")
+    lines.append(f"- Occurrences: {link.occurrences}")
+    if link.origin_source:
+        origin = f"- Source: {link.origin_source}"
+        if url:
+            origin += f" — [open in {link.origin_source}]({url})"
+        lines.append(origin)
+    if link.previous_id is not None:
+        previous = store.link(link.previous_id)
+        if previous is not None and previous.key:
+            closed = _when(previous.closed_at)
+            lines.append(f"- Previously: {previous.key} (closed {closed}), recurring since")
+    lines.append("")
+    lines.append(f"_Kept up to date by feedbackloop (group `{link.group_key}`)._")
+    return TicketDraft(
+        title=link.title,
+        body="\n".join(lines),
+        marker=link.marker,
+        labels=labels,
+        severity=Severity.coerce(severity) if severity else None,
+        fields=fields,
+    )
+
+
+def _recurrence_text(link: TicketLink) -> str:
+    return (
+        f"Still happening: **{link.occurrences}** occurrences so far "
+        f"(last seen {_when(link.last_seen_at)})."
+    )
+
+
+def _regression_text(link: TicketLink) -> str:
+    return (
+        f"**Regressed**: seen again at {_when(link.last_seen_at)} after the ticket was "
+        f"closed. {link.occurrences} occurrences in total."
+    )
+
+
+def _message(payload: Mapping[str, Any]) -> Message:
+    severity = payload.get("severity")
+    return Message(
+        title=str(payload.get("title") or ""),
+        text=str(payload.get("text") or ""),
+        url=payload.get("url"),
+        severity=Severity.coerce(severity) if severity else None,
+        fields={str(k): str(v) for k, v in (payload.get("fields") or {}).items()},
+        channel=payload.get("channel"),
+    )

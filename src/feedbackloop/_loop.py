@@ -1,0 +1,703 @@
+"""The loop: enrich, record, route and act — one async core, and a sync face for scripts.
+
+`AsyncFeedbackLoop` is the core; `FeedbackLoop` runs the same core on an event loop of
+its own in a background thread, so a plain script needs no asyncio knowledge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+import anyio
+import anyio.from_thread
+from anyio.from_thread import BlockingPortal
+
+from feedbackloop._effects import EffectResult, EffectRunner
+from feedbackloop._lifecycle import plan_ticket
+from feedbackloop._models import (
+    Incident,
+    Signal,
+    SignalStatus,
+    TicketChange,
+    TicketChangeKind,
+    TicketRef,
+)
+from feedbackloop.connectors import (
+    Escalator,
+    Event,
+    Headers,
+    Notifier,
+    PollingSource,
+    Source,
+    Tracker,
+)
+from feedbackloop.errors import ConfigurationError, PayloadError
+from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.logs import get_logger
+from feedbackloop.rules import (
+    Action,
+    Comment,
+    Decision,
+    Drop,
+    Escalate,
+    Notify,
+    OpenTicket,
+    Outcome,
+    RuleSet,
+)
+from feedbackloop.store import DEFAULT_STORE_URL, DeadLetter, Store, StoreTransaction, TicketLink
+
+__all__ = ["AsyncFeedbackLoop", "FeedbackLoop", "IngestOutcome"]
+
+_log = get_logger("loop")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """What ingesting one event did.
+
+    Attributes:
+        event_key: The event's identity in the store (source, delivery id and position
+            for webhooks; a digest of the content for events ingested from code).
+        event: The event, after enrichment.
+        decision: What the rules decided (signals only).
+        effects: The effects carried out (or left for later, or dead-lettered).
+        tickets: The tickets touched.
+        duplicate: True when the event had been ingested before: nothing changed.
+    """
+
+    event_key: str
+    event: Event
+    decision: Decision | None = None
+    effects: tuple[EffectResult, ...] = ()
+    tickets: tuple[TicketRef, ...] = ()
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A webhook delivery that was verified, read and persisted to the inbox."""
+
+    source: str
+    delivery_id: str
+    inbox_id: int
+    new: bool
+    events: int
+
+
+@dataclass
+class _Planned:
+    effect_ids: list[int] = field(default_factory=list)
+    link_ids: list[int] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _content_key(prefix: str, event: Event) -> str:
+    digest = hashlib.sha256(
+        f"{type(event).__name__}\x1f{event.model_dump_json()}".encode()
+    ).hexdigest()
+    return f"{prefix}:{digest[:32]}"
+
+
+class AsyncFeedbackLoop:
+    """The loop for services: ingest events, handle webhooks, keep tickets alive.
+
+    Args:
+        rules: The rule set that routes signals.
+        trackers: Trackers by name (`{"jira": JiraTracker.from_env()}`). A
+            `LocalTracker` without a store of its own keeps its tickets in this loop's.
+        notifiers: Notifiers by name (`{"slack": SlackNotifier.from_env()}`).
+        escalators: Escalators by name (`{"pagerduty": PagerDutyEscalator.from_env()}`).
+        sources: Webhook sources; looked up by their `name`.
+        store: A store URL (`sqlite:///feedbackloop.db` by default, `sqlite://` in
+            memory, `postgresql://…`) or a `Store`.
+        clock: Returns the current time; for tests. Rules judge by each signal's
+            `occurred_at`; the clock stamps what the loop records.
+        max_attempts: How often an effect is tried before it becomes a dead letter
+            (each try includes the HTTP layer's own retries).
+        lease: How long a worker owns a delivery or effect it claimed.
+
+    Use it as an async context manager (or call `aclose()`): it closes the store and
+    the connectors' HTTP clients.
+    """
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        *,
+        trackers: Mapping[str, Tracker] | None = None,
+        notifiers: Mapping[str, Notifier] | None = None,
+        escalators: Mapping[str, Escalator] | None = None,
+        sources: Iterable[Source] | None = None,
+        store: str | Store = DEFAULT_STORE_URL,
+        clock: Callable[[], datetime] | None = None,
+        max_attempts: int = 3,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        if not isinstance(rules, RuleSet):
+            raise ConfigurationError(
+                f"rules must be a feedbackloop.rules.RuleSet, not {type(rules).__name__}"
+            )
+        self.rules = rules
+        self.trackers: dict[str, Tracker] = dict(trackers or {})
+        self.notifiers: dict[str, Notifier] = dict(notifiers or {})
+        self.escalators: dict[str, Escalator] = dict(escalators or {})
+        self.sources: dict[str, Source] = {source.name: source for source in sources or ()}
+        self._owns_store = not isinstance(store, Store)
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.clock = clock or _utcnow
+        self.lease = lease
+        for tracker in self.trackers.values():
+            attach = getattr(tracker, "attach", None)
+            if callable(attach):
+                attach(self.store)
+        self._runner = EffectRunner(
+            self.store,
+            trackers=self.trackers,
+            notifiers=self.notifiers,
+            escalators=self.escalators,
+            sources=self.sources,
+            custom={},
+            clock=self.clock,
+            max_attempts=max_attempts,
+        )
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncFeedbackLoop(rules={len(self.rules)}, trackers={sorted(self.trackers)}, "
+            f"sources={sorted(self.sources)}, store={self.store!r})"
+        )
+
+    async def __aenter__(self) -> AsyncFeedbackLoop:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connectors' HTTP clients and, if the loop opened it, the store."""
+        if self._closed:
+            return
+        self._closed = True
+        for connector in [
+            *self.trackers.values(),
+            *self.notifiers.values(),
+            *self.escalators.values(),
+            *self.sources.values(),
+        ]:
+            closer = getattr(connector, "aclose", None)
+            if callable(closer):
+                result = closer()
+                if isinstance(result, Awaitable):
+                    await result
+        if self._owns_store:
+            self.store.close()
+
+    # --- webhooks -----------------------------------------------------------------------
+
+    def source(self, name: str) -> Source:
+        """The source named `name`.
+
+        Raises:
+            ConfigurationError: no such source in this loop.
+        """
+        try:
+            return self.sources[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sources)) or "none"
+            raise ConfigurationError(
+                f"no source named {name!r} in this loop (configured: {known})"
+            ) from None
+
+    def accept_webhook(self, source: str, headers: Headers, body: bytes) -> Accepted:
+        """Verify, read and persist a delivery, without processing it yet.
+
+        This is what the webhook app does before answering 202; `process_pending()`
+        (the app's background worker) does the rest.
+
+        Raises:
+            ConfigurationError: unknown source.
+            SignatureError: the signature is missing or wrong.
+            PayloadError: the body cannot be read.
+        """
+        found = self.source(source)
+        found.verify(headers, body)
+        events = found.parse(headers, body)
+        delivery_id = found.delivery_id(headers, body)
+        inbox_id, new = self.store.put_delivery(
+            source, delivery_id, dict(headers), body, now=self.clock()
+        )
+        return Accepted(source, delivery_id, inbox_id, new, len(events))
+
+    async def handle_webhook(
+        self, source: str, headers: Headers, body: bytes
+    ) -> list[IngestOutcome]:
+        """Verify, parse, persist and process one webhook delivery.
+
+        A redelivery (same delivery id) changes nothing and returns no outcomes.
+
+        Raises:
+            ConfigurationError: unknown source.
+            SignatureError: the signature is missing or wrong.
+            PayloadError: the body cannot be read.
+        """
+        accepted = self.accept_webhook(source, headers, body)
+        if not accepted.new:
+            return []
+        outcomes: list[IngestOutcome] = []
+        for delivery in self.store.claim_deliveries(now=self.clock(), lease=self.lease):
+            result = await self._process_delivery(
+                delivery.id, delivery.source, delivery.delivery_id, delivery.headers, delivery.body
+            )
+            if delivery.id == accepted.inbox_id:
+                outcomes = result
+        return outcomes
+
+    async def process_pending(self, *, limit: int = 50) -> int:
+        """Process deliveries waiting in the inbox (and due effects); returns how many.
+
+        Deliveries persisted before a crash, or leased by a worker that died, are
+        processed here.
+        """
+        deliveries = self.store.claim_deliveries(now=self.clock(), lease=self.lease, limit=limit)
+        for delivery in deliveries:
+            await self._process_delivery(
+                delivery.id, delivery.source, delivery.delivery_id, delivery.headers, delivery.body
+            )
+        await self.run_effects()
+        return len(deliveries)
+
+    async def _process_delivery(
+        self, inbox_id: int, source: str, delivery_id: str, headers: Headers, body: bytes
+    ) -> list[IngestOutcome]:
+        try:
+            events = self.source(source).parse(headers, body)
+        except (ConfigurationError, PayloadError) as exc:
+            self.store.finish_delivery(inbox_id, now=self.clock(), error=str(exc))
+            _log.error("delivery.failed", source=source, delivery_id=delivery_id, error=str(exc))
+            return []
+        outcomes = [
+            await self._ingest(event, f"{source}:{delivery_id}:{index}")
+            for index, event in enumerate(events)
+        ]
+        self.store.finish_delivery(inbox_id, now=self.clock())
+        return outcomes
+
+    # --- events from code -----------------------------------------------------------------
+
+    async def ingest(self, event: Event) -> IngestOutcome:
+        """Enrich, record, route and act on one event.
+
+        Ingesting an identical event twice (same content) is idempotent.
+        """
+        if not isinstance(event, Signal | Incident | TicketChange):
+            raise ConfigurationError(
+                f"ingest() takes a Signal, Incident or TicketChange, not {type(event).__name__}"
+            )
+        return await self._ingest(event, _content_key("direct", event))
+
+    async def ingest_many(self, events: Iterable[Event]) -> list[IngestOutcome]:
+        """Ingest events in order."""
+        return [await self.ingest(event) for event in events]
+
+    async def poll(self, source: str, *, since: datetime) -> list[IngestOutcome]:
+        """Poll a source for events since `since` and ingest them.
+
+        Raises:
+            ConfigurationError: the source is unknown or cannot be polled.
+        """
+        found = self.source(source)
+        if not isinstance(found, PollingSource):
+            raise ConfigurationError(f"source {source!r} cannot be polled")
+        outcomes = []
+        async for event in found.poll(since):
+            outcomes.append(await self._ingest(event, _content_key(f"poll:{source}", event)))
+        return outcomes
+
+    # --- what the loop knows ---------------------------------------------------------------
+
+    def tickets(
+        self,
+        *,
+        status: Literal["pending", "open", "closed"] | None = None,
+        tracker: str | None = None,
+    ) -> list[TicketLink]:
+        """The loop's ticket links, oldest first."""
+        return self.store.links(status=status, tracker=tracker)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Effects that failed for good and wait for a retry."""
+        return self.store.dead_letters()
+
+    async def retry(self, letter_ids: Sequence[int] | None = None) -> list[EffectResult]:
+        """Put dead letters (all, or the given ones) back in the outbox and run them."""
+        ids = (
+            [letter.id for letter in self.store.dead_letters()]
+            if letter_ids is None
+            else list(letter_ids)
+        )
+        effect_ids = [
+            effect_id
+            for letter_id in ids
+            if (effect_id := self.store.requeue_dead_letter(letter_id, now=self.clock()))
+            is not None
+        ]
+        return await self._run(effect_ids)
+
+    async def run_effects(self, *, limit: int = 100) -> list[EffectResult]:
+        """Carry out due effects in the outbox (planned earlier, or left for a retry)."""
+        results = []
+        for effect in self.store.claim_effects(now=self.clock(), lease=self.lease, limit=limit):
+            results.append(await self._runner.run(effect))
+        return results
+
+    # --- the core -----------------------------------------------------------------------
+
+    async def _ingest(self, event: Event, key: str) -> IngestOutcome:
+        if isinstance(event, Signal):
+            return await self._ingest_signal(event, key)
+        if isinstance(event, Incident):
+            with self.store.transaction() as tx:
+                tx.save_incident(_merged(tx.incident(event.id), event), now=self.clock())
+            return IngestOutcome(key, event)
+        return await self._ingest_change(event, key)
+
+    async def _ingest_signal(self, signal: Signal, key: str) -> IngestOutcome:
+        now = self.clock()
+        planned = _Planned()
+        with self.store.transaction() as tx:
+            if tx.seen(key):
+                return IngestOutcome(key, signal, duplicate=True)
+            decision = self.rules.evaluate(signal, counts=tx)
+            for match in decision.matches:
+                if match.outcome is not Outcome.FIRED:
+                    continue
+                for index, action in enumerate(match.actions):
+                    self._plan(
+                        tx,
+                        action,
+                        match.rule,
+                        match.group_key,
+                        signal,
+                        f"{key}:{match.rule}:{index}",
+                        now,
+                        planned,
+                    )
+            tx.record_signal(
+                key,
+                signal,
+                rules=decision.rules,
+                outcome=_outcome_of(decision),
+                now=now,
+                link_id=planned.link_ids[0] if planned.link_ids else None,
+            )
+        _log.debug("signal.routed", key=key, rules=decision.rules, effects=len(planned.effect_ids))
+        results = await self._run(planned.effect_ids)
+        return IngestOutcome(
+            key, signal, decision, tuple(results), self._touched(planned.link_ids, results)
+        )
+
+    def _plan(
+        self,
+        tx: StoreTransaction,
+        action: Action,
+        rule: str,
+        group_key: str,
+        signal: Signal,
+        effect_key: str,
+        now: datetime,
+        planned: _Planned,
+    ) -> None:
+        effect_id: int | None = None
+        if isinstance(action, OpenTicket):
+            step = plan_ticket(
+                tx,
+                action=action,
+                rule=rule,
+                group_key=group_key,
+                signal=signal,
+                effect_key=effect_key,
+                now=now,
+            )
+            if step is not None:
+                planned.link_ids.append(step.link_id)
+                effect_id = step.effect_id
+        elif isinstance(action, Comment):
+            link = tx.open_link_for_theme(
+                fingerprint=signal.fingerprint, theme=mask_volatile(signal.title)
+            )
+            if link is not None and link.tracker == action.tracker:
+                effect_id = tx.add_effect(
+                    effect_key,
+                    "comment_ticket",
+                    {"link_id": link.id, "body": action.render_body(signal)},
+                    now=now,
+                )
+                planned.link_ids.append(link.id)
+        elif isinstance(action, Notify):
+            effect_id = tx.add_effect(
+                effect_key,
+                "notify",
+                {
+                    "notifier": action.notifier,
+                    "channel": action.channel,
+                    **_message_fields(signal, rule, action.render_text(signal)),
+                },
+                now=now,
+            )
+        elif isinstance(action, Escalate):
+            severity = action.severity or signal.severity
+            effect_id = tx.add_effect(
+                effect_key,
+                "escalate",
+                {
+                    "escalator": action.escalator,
+                    "dedup_key": f"{rule}:{group_key}",
+                    "action": "resolve" if signal.status is SignalStatus.RESOLVED else "trigger",
+                    **_message_fields(signal, rule, None),
+                    "severity": severity.value,
+                },
+                now=now,
+            )
+        elif isinstance(action, Drop):
+            return
+        else:
+            payload = asdict(action) if is_dataclass(action) else {}
+            effect_id = tx.add_effect(
+                effect_key,
+                type(action).__name__,
+                {
+                    "action": _jsonable(payload),
+                    "signal": signal.model_dump(mode="json"),
+                    "rule": rule,
+                    "group_key": group_key,
+                },
+                now=now,
+            )
+        if effect_id is not None:
+            planned.effect_ids.append(effect_id)
+
+    async def _ingest_change(self, change: TicketChange, key: str) -> IngestOutcome:
+        now = self.clock()
+        effect_ids: list[int] = []
+        with self.store.transaction() as tx:
+            link = tx.link_for_ticket(change.tracker, change.key)
+            if link is None:
+                return IngestOutcome(key, change)
+            if change.change is TicketChangeKind.CLOSED and link.status != "closed":
+                tx.update_link(
+                    link.id,
+                    status="closed",
+                    resolution=change.resolution,
+                    closed_at=change.occurred_at,
+                    updated_at=now,
+                )
+                sync = "resolve_origin"
+            elif change.change is TicketChangeKind.REOPENED and link.status == "closed":
+                tx.update_link(
+                    link.id, status="open", resolution=None, closed_at=None, updated_at=now
+                )
+                sync = "reopen_origin"
+            else:
+                tx.update_link(link.id, updated_at=now)
+                sync = None
+            if sync and link.sync_origin and link.origin_source and link.origin_external_id:
+                note = f"Ticket {link.key} was {change.change.value}."
+                effect_id = tx.add_effect(
+                    f"{key}:{sync}",
+                    sync,
+                    {
+                        "source": link.origin_source,
+                        "external_id": link.origin_external_id,
+                        "note": note,
+                    },
+                    now=now,
+                )
+                if effect_id is not None:
+                    effect_ids.append(effect_id)
+        results = await self._run(effect_ids)
+        return IngestOutcome(key, change, None, tuple(results), self._touched([link.id], results))
+
+    async def _run(self, effect_ids: Sequence[int]) -> list[EffectResult]:
+        if not effect_ids:
+            return []
+        effects = self.store.claim_effects(
+            now=self.clock(), lease=self.lease, ids=effect_ids, limit=len(effect_ids)
+        )
+        return [await self._runner.run(effect) for effect in effects]
+
+    def _touched(
+        self, link_ids: Sequence[int], results: Sequence[EffectResult]
+    ) -> tuple[TicketRef, ...]:
+        refs: dict[str, TicketRef] = {}
+        for result in results:
+            if result.ticket is not None:
+                refs[f"{result.ticket.tracker}:{result.ticket.key}"] = result.ticket
+        for link_id in link_ids:
+            link = self.store.link(link_id)
+            ref = None if link is None else link.ref()
+            if ref is not None:
+                refs.setdefault(f"{ref.tracker}:{ref.key}", ref)
+        return tuple(refs.values())
+
+
+def _outcome_of(decision: Decision) -> str:
+    if decision.dropped:
+        return "dropped"
+    if decision.fired:
+        return "routed"
+    if decision.held:
+        return "held"
+    if decision.matches:
+        return decision.matches[0].outcome.value
+    return "unmatched"
+
+
+def _message_fields(signal: Signal, rule: str, text: str | None) -> dict[str, Any]:
+    facts = {"source": signal.source, "rule": rule, "severity": signal.severity.value}
+    if signal.service:
+        facts["service"] = signal.service
+    if signal.environment:
+        facts["environment"] = signal.environment
+    return {
+        "title": signal.title,
+        "text": text or f"{signal.severity.value} {signal.kind.value} from {signal.source}",
+        "url": signal.url,
+        "severity": signal.severity.value,
+        "fields": facts,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict | Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _merged(stored: Incident | None, update: Incident) -> Incident:
+    """Combine an incident update with what is known: earliest creation, first ack..."""
+    if stored is None:
+        return update
+    timeline = {(e.at, e.kind, e.message): e for e in (*stored.timeline, *update.timeline)}
+    acknowledged = stored.acknowledged_at or update.acknowledged_at
+    resolved = update.resolved_at if update.status == "resolved" else None
+    if update.status == "resolved" and resolved is None:
+        resolved = stored.resolved_at
+    created = min(stored.created_at, update.created_at)
+    return update.model_copy(
+        update={
+            "created_at": created,
+            "acknowledged_at": acknowledged,
+            "resolved_at": resolved,
+            "timeline": tuple(sorted(timeline.values(), key=lambda e: e.at)),
+            "raw": update.raw,
+        }
+    )
+
+
+class FeedbackLoop:
+    """The loop for scripts: the same core as `AsyncFeedbackLoop`, without asyncio.
+
+    Takes the same arguments. It runs the async core on an event loop of its own in a
+    background thread, so it works in a plain script and also when called from code
+    that is itself inside a running event loop (a notebook, say) — where it blocks that
+    loop while it works; async code should use `AsyncFeedbackLoop` instead.
+
+    Use it as a context manager, or call `close()`.
+    """
+
+    def __init__(self, rules: RuleSet, **options: Any) -> None:
+        self._portal_cm: AbstractContextManager[BlockingPortal] | None = (
+            anyio.from_thread.start_blocking_portal()
+        )
+        self._portal = self._portal_cm.__enter__()
+        try:
+            self._core = AsyncFeedbackLoop(rules, **options)
+        except BaseException:
+            self._portal_cm.__exit__(None, None, None)
+            self._portal_cm = None
+            raise
+
+    @property
+    def core(self) -> AsyncFeedbackLoop:
+        """The async loop this one drives."""
+        return self._core
+
+    @property
+    def store(self) -> Store:
+        """The loop's store."""
+        return self._core.store
+
+    def __repr__(self) -> str:
+        return repr(self._core).replace("AsyncFeedbackLoop", "FeedbackLoop", 1)
+
+    def __enter__(self) -> FeedbackLoop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close connectors and the store, and stop the background event loop."""
+        if self._portal_cm is None:
+            return
+        try:
+            self._portal.call(self._core.aclose)
+        finally:
+            cm, self._portal_cm = self._portal_cm, None
+            cm.__exit__(None, None, None)
+
+    def _call(self, function: Callable[..., Awaitable[_T]], *args: Any) -> _T:
+        if self._portal_cm is None:
+            raise ConfigurationError("this FeedbackLoop is closed")
+        return self._portal.call(function, *args)
+
+    def ingest(self, event: Event) -> IngestOutcome:
+        """Enrich, record, route and act on one event (see `AsyncFeedbackLoop.ingest`)."""
+        return self._call(self._core.ingest, event)
+
+    def ingest_many(self, events: Iterable[Event]) -> list[IngestOutcome]:
+        """Ingest events in order."""
+        return self._call(self._core.ingest_many, list(events))
+
+    def handle_webhook(self, source: str, headers: Headers, body: bytes) -> list[IngestOutcome]:
+        """Verify, parse, persist and process one webhook delivery."""
+        return self._call(self._core.handle_webhook, source, headers, body)
+
+    def poll(self, source: str, *, since: datetime) -> list[IngestOutcome]:
+        """Poll a source for events since `since` and ingest them."""
+        return self._call(lambda: self._core.poll(source, since=since))
+
+    def process_pending(self, *, limit: int = 50) -> int:
+        """Process deliveries waiting in the inbox."""
+        return self._call(lambda: self._core.process_pending(limit=limit))
+
+    def run_effects(self) -> list[EffectResult]:
+        """Carry out due effects in the outbox."""
+        return self._call(self._core.run_effects)
+
+    def tickets(self, **filters: Any) -> list[TicketLink]:
+        """The loop's ticket links (see `AsyncFeedbackLoop.tickets`)."""
+        return self._core.tickets(**filters)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Effects that failed for good."""
+        return self._core.dead_letters()
+
+    def retry(self, letter_ids: Sequence[int] | None = None) -> list[EffectResult]:
+        """Retry dead letters (all, or the given ones)."""
+        return self._call(self._core.retry, letter_ids)
