@@ -19,12 +19,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import SecretStr
 
 from feedbackloop.connectors import Event, Headers
 from feedbackloop.errors import PayloadError, SignatureError, ValidationError
+from feedbackloop.settings import ConnectorSettings
 
 __all__ = [
     "HmacWebhookSource",
@@ -37,6 +38,7 @@ __all__ = [
     "hmac_sha256_hex",
     "matches_any",
     "read_json",
+    "require_aware",
     "require_header",
     "secrets_of",
 ]
@@ -100,6 +102,16 @@ def read_json(body: bytes, *, source: str) -> Any:
 def compact(**labels: str | None) -> dict[str, str]:
     """Labels from keyword arguments, leaving out the ones without a value."""
     return {key: value for key, value in labels.items() if value is not None}
+
+
+def require_aware(moment: datetime, *, source: str) -> datetime:
+    """`moment` in UTC; a naive datetime is a ValidationError (polling takes aware times)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationError(
+            f"{source}: poll(since=...) needs a timezone-aware datetime, "
+            f"e.g. datetime.now(timezone.utc); got naive {moment.isoformat()}"
+        )
+    return moment.astimezone(UTC)
 
 
 def body_digest(body: bytes) -> str:
@@ -362,9 +374,23 @@ class WebhookSource:
     name: ClassVar[str]
     delivery_header: ClassVar[str | None] = None
     configure_hint: ClassVar[str] = "configure a webhook secret"
+    settings: ClassVar[type[ConnectorSettings]]
 
     def __init__(self, *, verify: bool = True) -> None:
         self._verify = verify
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """Build the source from `FEEDBACKLOOP_<NAME>_*` environment variables.
+
+        Args:
+            **options: Constructor arguments that win over the environment
+                (`verify=False`, `transport=...`).
+
+        Raises:
+            ConfigurationError: a setting is invalid; names the variable.
+        """
+        return cls(**{**dict(cls.settings.load()), **options})
 
     def _configured(self) -> bool:
         raise NotImplementedError

@@ -14,18 +14,36 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+import itertools
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
+import httpx
 from pydantic import SecretStr
 
 from feedbackloop._models import Severity, Signal, SignalKind, SignalStatus
 from feedbackloop.connectors import Event, Headers
-from feedbackloop.connectors._webhooks import Payload, WebhookSource, compact, header
-from feedbackloop.errors import SignatureError
+from feedbackloop.connectors._http import HTTPClient
+from feedbackloop.connectors._pagination import paginate_cursor
+from feedbackloop.connectors._webhooks import (
+    Payload,
+    WebhookSource,
+    compact,
+    header,
+    require_aware,
+)
+from feedbackloop.errors import ConfigurationError, SignatureError
+from feedbackloop.settings import ConnectorSettings
 
-__all__ = ["SEVERITY_BY_PRIORITY", "TOKEN_HEADER", "DatadogSource", "NoDataPolicy"]
+__all__ = [
+    "SEVERITY_BY_PRIORITY",
+    "TOKEN_HEADER",
+    "DatadogSource",
+    "DatadogSourceSettings",
+    "NoDataPolicy",
+]
 
 TOKEN_HEADER = "X-Feedbackloop-Token"  # noqa: S105 - a header name, not a secret
 """The custom header that carries the shared secret."""
@@ -48,6 +66,8 @@ NoDataPolicy = Literal["alert", "resolve", "ignore"]
 """What a No Data transition means: an alert (the default), a recovery, or nothing."""
 
 _DEFAULT_SEVERITY = Severity.HIGH
+_PAGE_SIZE = 100
+_FIRING_STATES = frozenset({"Alert", "Warn"})
 _SCALE = sorted(Severity, key=lambda severity: severity.rank)
 # $ALERT_TRANSITION values, normalised (lower case, words), to what they mean.
 _TRANSITIONS: Mapping[str, str] = MappingProxyType(
@@ -65,6 +85,18 @@ _TRANSITIONS: Mapping[str, str] = MappingProxyType(
 )
 
 
+class DatadogSourceSettings(ConnectorSettings, connector="datadog"):
+    """`FEEDBACKLOOP_DATADOG_*`: what `DatadogSource.from_env()` reads."""
+
+    webhook_token: SecretStr | None = None
+    webhook_username: str | None = None
+    webhook_password: SecretStr | None = None
+    no_data: NoDataPolicy = "alert"
+    api_key: SecretStr | None = None
+    app_key: SecretStr | None = None
+    site: str = "datadoghq.com"
+
+
 def _lower(severity: Severity) -> Severity:
     return _SCALE[max(0, severity.rank - 1)]
 
@@ -75,34 +107,153 @@ class DatadogSource(WebhookSource):
     Args:
         webhook_token: The shared secret Datadog sends in the `X-Feedbackloop-Token`
             header (set it as a custom header of the webhook).
-        username: Basic-auth user name, when the webhook uses basic auth instead.
-        password: Basic-auth password.
+        webhook_username: Basic-auth user name, when the webhook uses basic auth.
+        webhook_password: Basic-auth password.
         no_data: What a No Data transition means: `"alert"` (a firing signal),
             `"resolve"` (a recovery) or `"ignore"` (nothing).
+        api_key: An API key, for polling.
+        app_key: An application key, for polling.
+        site: The Datadog site (`datadoghq.com`, `datadoghq.eu`, `us3.datadoghq.com`…).
         verify: False accepts unauthenticated deliveries: for local experiments only.
+        transport: The httpx transport polling sends through (tests pass a mock).
     """
 
     name = "datadog"
     configure_hint = (
         "set FEEDBACKLOOP_DATADOG_WEBHOOK_TOKEN (and send it in the X-Feedbackloop-Token "
         "header) or FEEDBACKLOOP_DATADOG_WEBHOOK_USERNAME and _PASSWORD for basic auth, "
-        "or pass webhook_token=... or username=... and password=..."
+        "or pass webhook_token=... or webhook_username=... and webhook_password=..."
     )
+    settings = DatadogSourceSettings
 
     def __init__(
         self,
         *,
         webhook_token: str | SecretStr | None = None,
-        username: str | None = None,
-        password: str | SecretStr | None = None,
+        webhook_username: str | None = None,
+        webhook_password: str | SecretStr | None = None,
         no_data: NoDataPolicy = "alert",
+        api_key: str | SecretStr | None = None,
+        app_key: str | SecretStr | None = None,
+        site: str = "datadoghq.com",
         verify: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(verify=verify)
         self._token = _secret(webhook_token)
-        secret_password = _secret(password)
-        self._basic = (username, secret_password) if username and secret_password else None
+        password = _secret(webhook_password)
+        self._basic = (webhook_username, password) if webhook_username and password else None
         self.no_data: NoDataPolicy = no_data
+        self.site = site.removeprefix("https://").removeprefix("app.").strip("/")
+        self._keys = (_secret(api_key), _secret(app_key))
+        self._transport = transport
+        self._http: HTTPClient | None = None
+
+    async def poll(self, since: datetime) -> AsyncIterator[Event]:
+        """Yield a firing signal for every monitor in alert (or warn) that triggered since `since`.
+
+        Pages through `GET /api/v1/monitor?group_states=alert` by page number. The
+        signal is the one a Triggered (or Warn) notification would give, at the
+        latest trigger time of the monitor's alerting groups; its external id is the
+        monitor id (the API knows no alert cycle key).
+
+        Raises:
+            ConfigurationError: no API key and application key are configured.
+            ConnectorError: Datadog failed (after retries) or refused the keys.
+            PayloadError: a monitor in the answer cannot be read.
+        """
+        api_key, app_key = self._keys
+        if api_key is None or app_key is None:
+            raise ConfigurationError(
+                "datadog: polling needs an API key and an application key; set "
+                "FEEDBACKLOOP_DATADOG_API_KEY and FEEDBACKLOOP_DATADOG_APP_KEY "
+                "or pass api_key=... and app_key=..."
+            )
+        start = require_aware(since, source=self.name)
+        pages = itertools.count(1)
+
+        def next_page(body: Any) -> str | None:
+            full = isinstance(body, list) and len(body) >= _PAGE_SIZE
+            return str(next(pages)) if full else None
+
+        params = {"group_states": "alert", "page": 0, "page_size": _PAGE_SIZE}
+        monitors = paginate_cursor(
+            self._client(api_key, app_key),
+            "/api/v1/monitor",
+            next_cursor=next_page,
+            params=params,
+            cursor_param="page",
+        )
+        async for item in monitors:
+            signal = self._monitor_signal(Payload(item, self.name, "monitors[]"), item)
+            if signal is not None and signal.occurred_at >= start:
+                yield signal
+
+    def _monitor_signal(self, monitor: Payload, raw: Any) -> Signal | None:
+        state = monitor.optional("overall_state", str)
+        if state not in _FIRING_STATES:
+            return None
+        monitor_id = monitor.ident("id")
+        priority = monitor.optional_ident("priority")
+        severity = self._severity(monitor, priority)
+        triggered = [
+            group.optional_time("last_triggered_ts")
+            for group in self._groups(monitor)
+            if group.optional("status", str) in _FIRING_STATES
+        ]
+        occurred_at = max(
+            (moment for moment in triggered if moment is not None),
+            default=monitor.optional_time("overall_state_modified") or monitor.time("modified"),
+        )
+        tags = _tags(monitor)
+        return monitor.build(
+            Signal,
+            source=self.name,
+            kind=SignalKind.ALERT,
+            title=monitor.require("name", str),
+            service=tags.get("service"),
+            environment=tags.get("env") or tags.get("environment"),
+            severity=_lower(severity) if state == "Warn" else severity,
+            fingerprint=f"datadog:{monitor_id}",
+            occurred_at=occurred_at,
+            url=f"https://app.{self.site}/monitors/{monitor_id}",
+            external_id=monitor_id,
+            labels=tags
+            | compact(
+                monitor_id=monitor_id,
+                priority=f"P{priority}" if priority else None,
+                alert_status=state,
+            ),
+            raw=raw,
+        )
+
+    @staticmethod
+    def _groups(monitor: Payload) -> list[Payload]:
+        # Group names ("host:a,env:prod") may hold dots: no dotted paths through them.
+        groups = monitor.at("state.groups")
+        return [
+            Payload(group, monitor.source, f"{groups.path}[{name!r}]")
+            for name, group in groups.value.items()
+            if isinstance(group, dict)
+        ]
+
+    def _client(self, api_key: SecretStr, app_key: SecretStr) -> HTTPClient:
+        if self._http is None:
+            self._http = HTTPClient(
+                connector=self.name,
+                base_url=f"https://api.{self.site}",
+                headers={
+                    "DD-API-KEY": api_key.get_secret_value(),
+                    "DD-APPLICATION-KEY": app_key.get_secret_value(),
+                },
+                transport=self._transport,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections polling opened."""
+        if self._http is not None:
+            await self._http.aclose()
 
     def _configured(self) -> bool:
         return self._token is not None or self._basic is not None

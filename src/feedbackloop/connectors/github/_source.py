@@ -15,12 +15,19 @@ from pydantic import SecretStr
 from feedbackloop._models import TicketChange, TicketChangeKind
 from feedbackloop.connectors import Event, Headers
 from feedbackloop.connectors._webhooks import HmacWebhookSource, Payload, header
+from feedbackloop.settings import ConnectorSettings
 
-__all__ = ["GitHubSource"]
+__all__ = ["GitHubSource", "GitHubSourceSettings"]
 
 _ISSUE_ACTIONS: Mapping[str, TicketChangeKind] = MappingProxyType(
     {"closed": TicketChangeKind.CLOSED, "reopened": TicketChangeKind.REOPENED}
 )
+
+
+class GitHubSourceSettings(ConnectorSettings, connector="github"):
+    """`FEEDBACKLOOP_GITHUB_*`: what `GitHubSource.from_env()` reads."""
+
+    webhook_secret: SecretStr | None = None
 
 
 class GitHubSource(HmacWebhookSource):
@@ -38,6 +45,7 @@ class GitHubSource(HmacWebhookSource):
     signature_header = "X-Hub-Signature-256"
     signature_prefix = "sha256="
     configure_hint = "set FEEDBACKLOOP_GITHUB_WEBHOOK_SECRET or pass webhook_secret=..."
+    settings = GitHubSourceSettings
 
     def __init__(
         self,

@@ -20,11 +20,19 @@ from pydantic import SecretStr
 from feedbackloop._models import TicketChange, TicketChangeKind
 from feedbackloop.connectors import Event, Headers
 from feedbackloop.connectors._webhooks import HmacWebhookSource, Payload
+from feedbackloop.settings import ConnectorSettings
 
-__all__ = ["DONE_STATUSES", "JiraSource"]
+__all__ = ["DONE_STATUSES", "JiraSource", "JiraSourceSettings"]
 
 DONE_STATUSES = frozenset({"done", "closed", "resolved", "won't do", "cancelled", "canceled"})
 """Status names (case-insensitive) taken as done when a payload carries no status category."""
+
+
+class JiraSourceSettings(ConnectorSettings, connector="jira"):
+    """`FEEDBACKLOOP_JIRA_*`: what `JiraSource.from_env()` reads."""
+
+    webhook_secret: SecretStr | None = None
+    url: str | None = None
 
 
 class JiraSource(HmacWebhookSource):
@@ -46,6 +54,7 @@ class JiraSource(HmacWebhookSource):
     signature_header = "X-Hub-Signature"
     signature_prefix = "sha256="
     configure_hint = "set FEEDBACKLOOP_JIRA_WEBHOOK_SECRET or pass webhook_secret=..."
+    settings = JiraSourceSettings
 
     def __init__(
         self,

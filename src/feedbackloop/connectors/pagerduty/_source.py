@@ -15,10 +15,12 @@ type is in the `event_type` label.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from feedbackloop._models import (
@@ -31,9 +33,18 @@ from feedbackloop._models import (
     TimelineEntry,
 )
 from feedbackloop.connectors import Event, Headers
-from feedbackloop.connectors._webhooks import HmacWebhookSource, Payload, compact
+from feedbackloop.connectors._http import HTTPClient
+from feedbackloop.connectors._pagination import paginate_offset
+from feedbackloop.connectors._webhooks import HmacWebhookSource, Payload, compact, require_aware
+from feedbackloop.errors import ConfigurationError
+from feedbackloop.settings import ConnectorSettings, SecretList
 
-__all__ = ["SEVERITY_BY_PRIORITY", "SEVERITY_BY_URGENCY", "PagerDutySource"]
+__all__ = [
+    "SEVERITY_BY_PRIORITY",
+    "SEVERITY_BY_URGENCY",
+    "PagerDutySource",
+    "PagerDutySourceSettings",
+]
 
 SEVERITY_BY_PRIORITY: Mapping[str, Severity] = MappingProxyType(
     {
@@ -82,6 +93,14 @@ _STATUS_BY_EVENT: Mapping[str, IncidentStatus] = MappingProxyType(
 )
 
 
+class PagerDutySourceSettings(ConnectorSettings, connector="pagerduty"):
+    """`FEEDBACKLOOP_PAGERDUTY_*`: what `PagerDutySource.from_env()` reads."""
+
+    webhook_secrets: SecretList = ()
+    api_token: SecretStr | None = None
+    api_url: str = "https://api.pagerduty.com"
+
+
 def _severity_of(incident: Payload) -> Severity:
     """An incident's severity from its priority name, else its urgency, else high."""
     priority = incident.optional("priority.summary", str) or incident.optional("priority.name", str)
@@ -108,7 +127,7 @@ def _incident_labels(incident: Payload, **more: str | None) -> dict[str, str]:
     """The labels every incident and its signals carry."""
     teams = [team.optional("summary", str) for team in incident.each("teams")]
     return compact(
-        number=incident.optional_ident("number"),
+        number=incident.optional_ident("number") or incident.optional_ident("incident_number"),
         urgency=incident.optional("urgency", str),
         priority=incident.optional("priority.summary", str),
         incident_key=incident.optional("incident_key", str),
@@ -124,7 +143,10 @@ class PagerDutySource(HmacWebhookSource):
     Args:
         webhook_secrets: The subscription's signing secret; several (a list, or one
             comma-separated string) while rotating: a delivery signed with any passes.
+        api_token: A REST API token (read access), for polling.
+        api_url: The REST API's address (`https://api.eu.pagerduty.com` in the EU).
         verify: False accepts unsigned deliveries: for local experiments only.
+        transport: The httpx transport polling sends through (tests pass a mock).
     """
 
     name = "pagerduty"
@@ -135,14 +157,103 @@ class PagerDutySource(HmacWebhookSource):
         "set FEEDBACKLOOP_PAGERDUTY_WEBHOOK_SECRETS (comma-separated while rotating) "
         "or pass webhook_secrets=..."
     )
+    settings = PagerDutySourceSettings
 
     def __init__(
         self,
         *,
         webhook_secrets: str | SecretStr | Iterable[str | SecretStr] | None = None,
+        api_token: str | SecretStr | None = None,
+        api_url: str = "https://api.pagerduty.com",
         verify: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(secrets=_split(webhook_secrets), verify=verify)
+        self._api_token = SecretStr(api_token) if isinstance(api_token, str) else api_token
+        self.api_url = api_url.rstrip("/")
+        self._transport = transport
+        self._http: HTTPClient | None = None
+
+    async def poll(self, since: datetime) -> AsyncIterator[Event]:
+        """Yield the incidents created since `since`, with their acknowledge and resolve times.
+
+        Pages through `GET /incidents?since=...` (offset paging while `more`). For an
+        incident that is acknowledged or resolved, the times come from its
+        `/incidents/{id}/log_entries` (the first acknowledgement, the last resolution),
+        so MTTA and MTTR are right even when the webhook missed those events. Each
+        incident is followed by a firing signal and, once resolved, a resolved one.
+
+        Raises:
+            ConfigurationError: no API token is configured.
+            ConnectorError: PagerDuty failed (after retries) or refused the token.
+            PayloadError: an incident or log entry in the answer cannot be read.
+        """
+        if self._api_token is None:
+            raise ConfigurationError(
+                "pagerduty: polling needs a REST API token; set "
+                "FEEDBACKLOOP_PAGERDUTY_API_TOKEN or pass api_token=..."
+            )
+        start = require_aware(since, source=self.name)
+        client = self._client(self._api_token)
+        params = {"since": start.isoformat(), "sort_by": "created_at:asc"}
+        async for item in paginate_offset(client, "/incidents", items="incidents", params=params):
+            for event in await self._polled(client, Payload(item, self.name, "incidents[]"), item):
+                yield event
+
+    async def _polled(self, client: HTTPClient, data: Payload, raw: Any) -> list[Event]:
+        incident_id = data.ident("id")
+        status = _status_of(data, "")
+        acknowledged_at: datetime | None = None
+        resolved_at = data.optional_time("resolved_at")
+        timeline: list[TimelineEntry] = []
+        if status is not IncidentStatus.TRIGGERED:
+            url = f"/incidents/{incident_id}/log_entries"
+            async for entry in paginate_offset(client, url, items="log_entries"):
+                log = Payload(entry, self.name, "log_entries[]")
+                kind = (log.optional("type", str) or "").removesuffix("_log_entry")
+                at = log.optional_time("created_at")
+                if kind not in ("acknowledge", "resolve") or at is None:
+                    continue
+                if kind == "acknowledge" and acknowledged_at is None:
+                    acknowledged_at = at
+                if kind == "resolve":
+                    resolved_at = at
+                actor = log.optional("agent.summary", str)
+                timeline.append(log.build(TimelineEntry, at=at, kind=kind, actor=actor))
+        if status is not IncidentStatus.RESOLVED:
+            resolved_at = None
+        incident = self._incident(
+            data,
+            status=status,
+            acknowledged_at=acknowledged_at,
+            resolved_at=resolved_at,
+            timeline=tuple(timeline),
+            labels=_incident_labels(data),
+            raw=raw,
+        )
+        events: list[Event] = [incident]
+        events.append(self._signal(data, incident, incident.created_at, SignalStatus.FIRING, raw))
+        if resolved_at is not None:
+            events.append(self._signal(data, incident, resolved_at, SignalStatus.RESOLVED, raw))
+        return events
+
+    def _client(self, token: SecretStr) -> HTTPClient:
+        if self._http is None:
+            self._http = HTTPClient(
+                connector=self.name,
+                base_url=self.api_url,
+                headers={
+                    "Authorization": f"Token token={token.get_secret_value()}",
+                    "Accept": "application/vnd.pagerduty+json;version=2",
+                },
+                transport=self._transport,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections polling opened."""
+        if self._http is not None:
+            await self._http.aclose()
 
     def _read(self, headers: Headers, payload: Payload) -> list[Event]:
         event = payload.at("event")
@@ -157,45 +268,58 @@ class PagerDutySource(HmacWebhookSource):
         data = event.at("data")
         occurred_at = event.time("occurred_at")
         status = _status_of(data, event_type)
-        incident_id = data.ident("id")
-        title = data.optional("title", str) or data.require("summary", str)
-        severity = _severity_of(data)
-        labels = _incident_labels(data, event_type=event_type)
-        incident = payload.build(
-            Incident,
-            id=incident_id,
-            title=title,
-            severity=severity,
+        incident = self._incident(
+            data,
             status=status,
-            service=data.optional("service.summary", str),
-            source=self.name,
-            url=data.optional("html_url", str),
-            created_at=data.time("created_at"),
             acknowledged_at=occurred_at if event_type == "incident.acknowledged" else None,
             resolved_at=occurred_at if status is IncidentStatus.RESOLVED else None,
             timeline=(self._entry(payload, event, occurred_at, event_type),),
-            labels=labels,
+            labels=_incident_labels(data, event_type=event_type),
             raw=payload.value,
         )
         events: list[Event] = [incident]
         if event_type in _SIGNAL_STATUS:
-            signal = payload.build(
-                Signal,
-                source=self.name,
-                kind=SignalKind.INCIDENT,
-                title=title,
-                service=incident.service,
-                severity=severity,
-                fingerprint=f"pagerduty:{incident_id}",
-                occurred_at=occurred_at,
-                url=incident.url,
-                status=_SIGNAL_STATUS[event_type],
-                external_id=incident_id,
-                labels=labels,
-                raw=payload.value,
-            )
-            events.append(signal)
+            signal_status = _SIGNAL_STATUS[event_type]
+            events.append(self._signal(data, incident, occurred_at, signal_status, payload.value))
         return events
+
+    def _incident(self, data: Payload, **fields: Any) -> Incident:
+        """The incident an incident object (webhook `data`, or the REST API's) describes."""
+        return data.build(
+            Incident,
+            id=data.ident("id"),
+            title=data.optional("title", str) or data.require("summary", str),
+            severity=_severity_of(data),
+            service=data.optional("service.summary", str),
+            source=self.name,
+            url=data.optional("html_url", str),
+            created_at=data.time("created_at"),
+            **fields,
+        )
+
+    def _signal(
+        self,
+        data: Payload,
+        incident: Incident,
+        occurred_at: datetime,
+        status: SignalStatus,
+        raw: Any,
+    ) -> Signal:
+        return data.build(
+            Signal,
+            source=self.name,
+            kind=SignalKind.INCIDENT,
+            title=incident.title,
+            service=incident.service,
+            severity=incident.severity,
+            fingerprint=f"pagerduty:{incident.id}",
+            occurred_at=occurred_at,
+            url=incident.url,
+            status=status,
+            external_id=incident.id,
+            labels=incident.labels,
+            raw=raw,
+        )
 
     def _annotated(self, payload: Payload, event: Payload) -> Incident:
         note = event.at("data")

@@ -16,17 +16,34 @@ is one group in the loop whatever the title says; metric alerts group per alert 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from feedbackloop._models import Severity, Signal, SignalKind, SignalStatus
 from feedbackloop.connectors import Event, Headers
-from feedbackloop.connectors._webhooks import HmacWebhookSource, Payload, compact, header
+from feedbackloop.connectors._http import HTTPClient
+from feedbackloop.connectors._pagination import paginate_link
+from feedbackloop.connectors._webhooks import (
+    HmacWebhookSource,
+    Payload,
+    compact,
+    header,
+    require_aware,
+)
+from feedbackloop.errors import ConfigurationError
+from feedbackloop.settings import ConnectorSettings
 
-__all__ = ["METRIC_ALERT_SEVERITY", "SEVERITY_BY_LEVEL", "SentrySource"]
+__all__ = [
+    "METRIC_ALERT_SEVERITY",
+    "SEVERITY_BY_LEVEL",
+    "SentrySource",
+    "SentrySourceSettings",
+]
 
 SEVERITY_BY_LEVEL: Mapping[str, Severity] = MappingProxyType(
     {
@@ -56,6 +73,17 @@ _CLOSED_STATUSES = frozenset({"resolved", "ignored", "archived"})
 _PROJECT_IN_URL = re.compile(r"/projects/[^/]+/([^/]+)/events/")
 
 
+class SentrySourceSettings(ConnectorSettings, connector="sentry"):
+    """`FEEDBACKLOOP_SENTRY_*`: what `SentrySource.from_env()` reads."""
+
+    client_secret: SecretStr | None = None
+    token: SecretStr | None = None
+    organization: str | None = None
+    project: str | None = None
+    service: str | None = None
+    base_url: str = "https://sentry.io"
+
+
 def _severity(level: str | None) -> Severity:
     return SEVERITY_BY_LEVEL.get((level or "error").lower(), Severity.HIGH)
 
@@ -67,31 +95,92 @@ class SentrySource(HmacWebhookSource):
         client_secret: The integration's client secret, which signs every delivery
             (`Sentry-Hook-Signature`). Without it deliveries are refused unless
             `verify=False`.
-        service: The service every signal is about; default: the Sentry project slug.
+        token: An API token (scope `event:read`), for polling.
         organization: The organisation slug: builds links back to issues and is
             required for polling.
+        project: Poll only this project (slug or id); default: every project.
+        service: The service every signal is about; default: the Sentry project slug.
         base_url: Sentry's address (self-hosted Sentry has its own).
+        query: The search polling uses, before the `lastSeen` filter.
         verify: False accepts unsigned deliveries: for local experiments only.
+        transport: The httpx transport polling sends through (tests pass a mock).
     """
 
     name = "sentry"
     delivery_header = "Request-ID"
     signature_header = "Sentry-Hook-Signature"
     configure_hint = "set FEEDBACKLOOP_SENTRY_CLIENT_SECRET or pass client_secret=..."
+    settings = SentrySourceSettings
 
     def __init__(
         self,
         *,
         client_secret: str | SecretStr | None = None,
-        service: str | None = None,
+        token: str | SecretStr | None = None,
         organization: str | None = None,
+        project: str | None = None,
+        service: str | None = None,
         base_url: str = "https://sentry.io",
+        query: str = "is:unresolved",
         verify: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(secrets=client_secret, verify=verify)
-        self.service = service
         self.organization = organization
+        self.project = project
+        self.service = service
         self.base_url = base_url.rstrip("/")
+        self.query = query
+        self._token = SecretStr(token) if isinstance(token, str) else token
+        self._transport = transport
+        self._http: HTTPClient | None = None
+
+    async def poll(self, since: datetime) -> AsyncIterator[Event]:
+        """Yield a signal for every issue seen since `since`, following the `Link` cursor.
+
+        Lists `GET /api/0/organizations/{organization}/issues/` with the query
+        `<query> lastSeen:>=<since>`; each issue becomes the signal its webhook would
+        give (action `polled`, seen at `lastSeen`).
+
+        Raises:
+            ConfigurationError: no token or organization is configured.
+            ConnectorError: Sentry failed (after retries) or refused the token.
+            PayloadError: an issue in the answer cannot be read.
+        """
+        if self._token is None or not self.organization:
+            raise ConfigurationError(
+                "sentry: polling needs an API token and an organization; set "
+                "FEEDBACKLOOP_SENTRY_TOKEN and FEEDBACKLOOP_SENTRY_ORGANIZATION "
+                "or pass token=... and organization=..."
+            )
+        start = require_aware(since, source=self.name).strftime("%Y-%m-%dT%H:%M:%S")
+        params: dict[str, Any] = {
+            "query": f"{self.query} lastSeen:>={start}".strip(),
+            "sort": "date",
+            "limit": 100,
+        }
+        if self.project:
+            params["project"] = self.project
+        url = f"/api/0/organizations/{self.organization}/issues/"
+        async for item in paginate_link(self._client(), url, params=params):
+            issue = Payload(item, self.name, "issues[]")
+            yield self._issue_signal(issue, "polled", issue.time("lastSeen"), raw=item)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections polling opened."""
+        if self._http is not None:
+            await self._http.aclose()
+
+    def _client(self) -> HTTPClient:
+        if self._http is None:
+            token = self._token.get_secret_value() if self._token else ""
+            self._http = HTTPClient(
+                connector=self.name,
+                base_url=self.base_url,
+                headers={"Authorization": f"Bearer {token}"},
+                transport=self._transport,
+            )
+        return self._http
 
     def _read(self, headers: Headers, payload: Payload) -> list[Event]:
         resource = (header(headers, "Sentry-Hook-Resource") or "").strip()
@@ -104,26 +193,34 @@ class SentrySource(HmacWebhookSource):
         ).optional_time("Sentry-Hook-Timestamp")
         action = payload.require("action", str)
         if resource == "issue" and action in _ISSUE_ACTIONS:
-            return [self._issue(payload, action, hook_time)]
+            issue = payload.at("data.issue")
+            if action == "created":
+                occurred_at = issue.time("firstSeen")
+            elif action == "unresolved":  # a regression: it happened when last seen
+                occurred_at = (
+                    issue.optional_time("lastSeen") or hook_time or issue.time("firstSeen")
+                )
+            else:
+                occurred_at = (
+                    hook_time or issue.optional_time("lastSeen") or issue.time("firstSeen")
+                )
+            return [self._issue_signal(issue, action, occurred_at, raw=payload.value)]
         if resource == "event_alert":
             return [self._event_alert(payload, action)]
         if resource == "metric_alert" and action in METRIC_ALERT_SEVERITY:
             return [self._metric_alert(payload, action, hook_time)]
         return []  # installation, comment, error…: nothing to route
 
-    def _issue(self, payload: Payload, action: str, hook_time: datetime | None) -> Signal:
-        issue = payload.at("data.issue")
+    def _issue_signal(
+        self, issue: Payload, action: str, occurred_at: datetime, *, raw: Any
+    ) -> Signal:
         issue_id = issue.ident("id")
         level = issue.optional("level", str)
         status = issue.optional("status", str)
-        if action == "created":
-            occurred_at = issue.time("firstSeen")
-        elif action == "unresolved":  # a regression: it happened when last seen
-            occurred_at = issue.optional_time("lastSeen") or hook_time or issue.time("firstSeen")
-        else:
-            occurred_at = hook_time or issue.optional_time("lastSeen") or issue.time("firstSeen")
-        closed = action in _CLOSED_ACTIONS or (action == "assigned" and status in _CLOSED_STATUSES)
-        return payload.build(
+        closed = action in _CLOSED_ACTIONS or (
+            action in ("assigned", "polled") and status in _CLOSED_STATUSES
+        )
+        return issue.build(
             Signal,
             source=self.name,
             kind=SignalKind.ERROR,
@@ -146,7 +243,7 @@ class SentrySource(HmacWebhookSource):
                 assignee=issue.optional("assignedTo.name", str)
                 or issue.optional("assignedTo.email", str),
             ),
-            raw=payload.value,
+            raw=raw,
         )
 
     def _event_alert(self, payload: Payload, action: str) -> Signal:
