@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -138,3 +139,59 @@ learnings = st.builds(
 
 models = st.one_of(signals, incidents(), ticket_refs, ticket_changes, action_items, learnings)
 """Any model instance."""
+
+
+# --- rules: signals and predicates over small vocabularies, so that rules match often ---
+
+rule_sources = st.sampled_from(["sentry", "datadog", "pagerduty"])
+rule_services = st.sampled_from(["checkout", "search", "auth"])
+rule_environments = st.sampled_from(["production", "staging"])
+rule_teams = st.sampled_from(["payments", "core"])
+
+rule_signals = st.builds(
+    Signal,
+    source=rule_sources,
+    kind=st.sampled_from([SignalKind.ERROR, SignalKind.ALERT, SignalKind.INCIDENT]),
+    title=st.sampled_from(["Timeout after 300ms", "disk full", "OOM killed"]),
+    service=st.none() | rule_services,
+    environment=st.none() | rule_environments,
+    severity=severities,
+    occurred_at=st.just(datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(0)))),
+    labels=st.dictionaries(st.just("team"), rule_teams, max_size=1),
+)
+"""Signals drawn from the same few values that `rule_predicates` test for."""
+
+
+def _rule_leaves() -> st.SearchStrategy[Any]:
+    from feedbackloop.rules import F
+
+    return st.one_of(
+        rule_sources.map(lambda v: F.source == v),
+        rule_services.map(lambda v: F.service == v),
+        rule_services.map(lambda v: F.service != v),
+        rule_environments.map(lambda v: F.environment == v),
+        st.sampled_from(["error", "alert", "incident"]).map(lambda v: F.kind == v),
+        st.lists(rule_sources, min_size=1, max_size=2).map(lambda vs: F.source.in_(vs)),
+        st.lists(rule_services, min_size=1, max_size=2).map(lambda vs: F.service.in_(vs)),
+        severities.map(lambda v: F.severity >= v),
+        severities.map(lambda v: F.severity < v),
+        rule_teams.map(lambda v: F.labels["team"] == v),
+        st.just(F.labels["team"].is_missing()),
+        st.just(F.environment.is_missing()),
+        st.just(F.title.matches(r"\d+ms")),
+        st.just(F.title.contains("disk")),
+        st.just(F.title.startswith("OOM")),
+    )
+
+
+def rule_predicates() -> st.SearchStrategy[Any]:
+    """Predicate trees over `rule_signals`' vocabulary, built with &, | and ~."""
+    return st.recursive(
+        _rule_leaves(),
+        lambda children: st.one_of(
+            st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
+            st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
+            children.map(lambda p: ~p),
+        ),
+        max_leaves=6,
+    )
