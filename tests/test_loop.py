@@ -1,0 +1,387 @@
+"""The loop: webhooks, idempotency, effects, dead letters, reconciliation, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import pytest
+
+from feedbackloop import (
+    AsyncFeedbackLoop,
+    FeedbackLoop,
+    Incident,
+    Signal,
+    TicketChange,
+    TicketRef,
+)
+from feedbackloop.connectors import Message, TicketDraft, TicketState
+from feedbackloop.connectors.local import LocalTracker
+from feedbackloop.connectors.sentry import SentrySource
+from feedbackloop.errors import (
+    AmbiguousRequestError,
+    BadRequestError,
+    ConfigurationError,
+    ServerError,
+    SignatureError,
+)
+from feedbackloop.rules import Escalate, F, Notify, OpenTicket, Rule, RuleSet
+
+VENDOR = Path(__file__).resolve().parents[1] / ".." / "shared" / "vendor"
+SECRET = "sentry-client-secret-for-tests"
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def ticket_rules(**options: Any) -> RuleSet:
+    return RuleSet(Rule("errors", when=F.kind == "error", then=OpenTicket("local", **options)))
+
+
+def error(minutes: int = 0, title: str = "timeout", **fields: Any) -> Signal:
+    return Signal(
+        source="sentry",
+        service="api",
+        title=title,
+        occurred_at=T0 + timedelta(minutes=minutes),
+        **fields,
+    )
+
+
+def sentry_delivery(
+    name: str = "issues.created.json", request_id: str = "r-1"
+) -> tuple[dict[str, str], bytes]:
+    body = (VENDOR / "sentry" / "webhook-examples" / name).read_bytes()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Sentry-Hook-Resource": "issue",
+        "Sentry-Hook-Signature": signature,
+        "Request-ID": request_id,
+        "Content-Type": "application/json",
+    }
+    return headers, body
+
+
+class FlakyTracker(LocalTracker):
+    """A local tracker whose next calls fail in chosen ways."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[Exception] = []
+        self.lose_answer = False
+        self.creates = 0
+
+    async def create(self, draft: TicketDraft) -> TicketRef:
+        if self.failures:
+            raise self.failures.pop(0)
+        ref = await super().create(draft)
+        self.creates += 1
+        if self.lose_answer:
+            self.lose_answer = False
+            raise AmbiguousRequestError("timed out after sending", connector="local")
+        return ref
+
+
+@pytest.fixture
+def flaky() -> FlakyTracker:
+    return FlakyTracker()
+
+
+@pytest.fixture
+def loop(flaky: FlakyTracker) -> Iterator[FeedbackLoop]:
+    with FeedbackLoop(
+        ticket_rules(),
+        trackers={"local": flaky},
+        sources=[SentrySource(client_secret=SECRET)],
+        store="sqlite://",
+    ) as running:
+        yield running
+
+
+class TestWebhooks:
+    def test_a_signed_sentry_delivery_opens_a_ticket(self, loop: FeedbackLoop) -> None:
+        """The real example payload, signed, ends as one ticket."""
+        headers, body = sentry_delivery()
+        [outcome] = loop.handle_webhook("sentry", headers, body)
+        assert [t.key for t in outcome.tickets] == ["LOCAL-1"]
+
+    def test_a_redelivered_webhook_changes_nothing(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """The same Request-ID again returns no outcome and creates nothing."""
+        headers, body = sentry_delivery()
+        loop.handle_webhook("sentry", headers, body)
+        assert loop.handle_webhook("sentry", headers, body) == []
+        assert flaky.creates == 1
+        assert [link.occurrences for link in loop.tickets()] == [1]
+
+    def test_a_bad_signature_is_rejected_before_anything_is_stored(
+        self, loop: FeedbackLoop
+    ) -> None:
+        """Tampered bodies raise SignatureError and leave the inbox empty."""
+        headers, body = sentry_delivery()
+        with pytest.raises(SignatureError):
+            loop.handle_webhook("sentry", headers, body + b" ")
+        assert loop.store.deliveries() == []
+
+    def test_an_unknown_source_is_a_configuration_error(self, loop: FeedbackLoop) -> None:
+        """The error lists the configured sources."""
+        with pytest.raises(ConfigurationError, match=r"no source named 'zendesk'.*sentry"):
+            loop.handle_webhook("zendesk", {}, b"{}")
+
+    def test_accepted_deliveries_are_processed_later(self, loop: FeedbackLoop) -> None:
+        """accept then process_pending is the webhook app's path, with the same result."""
+        headers, body = sentry_delivery()
+        accepted = loop.core.accept_webhook("sentry", headers, body)
+        assert (accepted.new, loop.tickets()) == (True, [])
+        assert loop.process_pending() == 1
+        assert len(loop.tickets()) == 1
+        assert [d.status for d in loop.store.deliveries()] == ["done"]
+
+
+class TestIngest:
+    def test_ingesting_the_same_event_twice_is_idempotent(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """An identical signal is a duplicate the second time."""
+        loop.ingest(error())
+        assert loop.ingest(error()).duplicate
+        assert loop.tickets()[0].occurrences == 1
+
+    def test_the_outcome_carries_the_decision(self, loop: FeedbackLoop) -> None:
+        """Callers see which rule fired and why."""
+        outcome = loop.ingest(error())
+        assert outcome.decision is not None
+        assert outcome.decision.rules == ("errors",)
+
+    def test_ingest_rejects_what_is_not_an_event(self, loop: FeedbackLoop) -> None:
+        """Passing a dict is a clear error, not an AttributeError deep inside."""
+        with pytest.raises(ConfigurationError, match="takes a Signal, Incident or TicketChange"):
+            loop.ingest({"title": "x"})  # type: ignore[arg-type]
+
+    def test_incident_updates_are_merged(self, loop: FeedbackLoop) -> None:
+        """A later update keeps the first acknowledgement and adds the resolution."""
+        loop.ingest(
+            Incident(
+                id="P1", title="down", created_at=T0, acknowledged_at=T0 + timedelta(minutes=2)
+            )
+        )
+        loop.ingest(
+            Incident(
+                id="P1",
+                title="down",
+                status="resolved",
+                created_at=T0,
+                resolved_at=T0 + timedelta(minutes=30),
+            )
+        )
+        [incident] = loop.store.incidents()
+        assert (incident.time_to_acknowledge, incident.time_to_resolve) == (
+            timedelta(minutes=2),
+            timedelta(minutes=30),
+        )
+
+
+class TestFailures:
+    def test_a_rejected_create_lands_in_dead_letters_with_the_vendor_error(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """A 400 is not retried; the dead letter keeps the message and status."""
+        flaky.failures.append(
+            BadRequestError("Field 'priority' is required", status_code=400, connector="local")
+        )
+        outcome = loop.ingest(error())
+        assert [e.status for e in outcome.effects] == ["dead"]
+        [letter] = loop.dead_letters()
+        assert (letter.kind, letter.status_code) == ("create", 400)
+        assert "priority" in letter.error
+
+    def test_a_dead_letter_retried_after_the_fix_creates_the_ticket(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """retry() puts the effect back and runs it."""
+        flaky.failures.append(BadRequestError("nope", status_code=400))
+        loop.ingest(error())
+        [result] = loop.retry()
+        assert result.status == "done"
+        assert (loop.dead_letters(), loop.tickets()[0].status) == ([], "open")
+
+    def test_transient_failures_are_retried_then_dead_lettered(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """A 5xx leaves the effect for later until max_attempts, then it is a dead letter."""
+        flaky.failures.extend(ServerError("down", status_code=503) for _ in range(3))
+        statuses = [e.status for e in loop.ingest(error()).effects]
+        for _ in range(2):
+            _expire_leases(loop)
+            statuses += [e.status for e in loop.run_effects()]
+        assert statuses == ["retrying", "retrying", "dead"]
+        assert len(loop.dead_letters()) == 1
+
+    def test_a_lost_answer_is_reconciled_by_the_marker(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """A create that timed out after the tracker made the ticket does not duplicate it."""
+        flaky.lose_answer = True
+        outcome = loop.ingest(error())
+        assert [e.status for e in outcome.effects] == ["done"]
+        assert (flaky.creates, loop.tickets()[0].key) == (1, "LOCAL-1")
+
+    def test_a_crash_after_the_tracker_answered_is_repaired_on_the_next_try(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """If saving the link never happened, the retry finds the ticket by its marker."""
+        flaky.lose_answer = True
+        flaky.failures.append(AmbiguousRequestError("lost", connector="local"))
+        # First try: the request fails ambiguously and nothing was made.
+        first = loop.ingest(error())
+        assert [e.status for e in first.effects] == ["retrying"]
+        _expire_leases(loop)
+        # Second try: the tracker makes the ticket but the answer is lost again.
+        [second] = loop.run_effects()
+        assert second.status == "done"
+        assert flaky.creates == 1
+        assert len(flaky.tickets()) == 1
+
+
+def _expire_leases(loop: FeedbackLoop) -> None:
+    from sqlalchemy import update
+
+    from feedbackloop.store import _schema
+
+    with loop.store.transaction() as tx:
+        tx.connection.execute(update(_schema.outbox).values(lease_until=None))
+
+
+@dataclass
+class Recorder:
+    """A notifier, escalator and origin-syncing source that records its calls."""
+
+    name: str
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    async def send(self, message: Message) -> None:
+        self.calls.append(("send", message))
+
+    async def escalate(
+        self,
+        message: Message,
+        *,
+        dedup_key: str,
+        action: Literal["trigger", "acknowledge", "resolve"] = "trigger",
+    ) -> None:
+        self.calls.append((action, dedup_key))
+
+    async def resolve_origin(self, external_id: str, *, note: str | None = None) -> None:
+        self.calls.append(("resolve_origin", external_id))
+
+    async def reopen_origin(self, external_id: str, *, note: str | None = None) -> None:
+        self.calls.append(("reopen_origin", external_id))
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
+        return None
+
+    def parse(self, headers: Mapping[str, str], body: bytes) -> list[Any]:
+        return []
+
+    def delivery_id(self, headers: Mapping[str, str], body: bytes) -> str:
+        return "x"
+
+
+class TestOtherActions:
+    def test_notify_sends_a_message_with_a_link_back(self) -> None:
+        """Notify reaches the named notifier with the signal's title and url."""
+        slack = Recorder("slack")
+        rules = RuleSet(Rule("tell", when=F.kind == "error", then=Notify("slack", channel="#ops")))
+        with FeedbackLoop(rules, notifiers={"slack": slack}, store="sqlite://") as loop:
+            loop.ingest(error(url="https://sentry.io/issues/1/"))
+        [(_, message)] = slack.calls
+        assert (message.title, message.url, message.channel) == (
+            "timeout",
+            "https://sentry.io/issues/1/",
+            "#ops",
+        )
+
+    def test_escalate_triggers_and_resolves_with_one_dedup_key(self) -> None:
+        """The page is de-duplicated by rule and group; a resolved signal resolves it."""
+        pager = Recorder("pagerduty")
+        rules = RuleSet(Rule("page", when=F.kind == "error", then=Escalate()))
+        with FeedbackLoop(rules, escalators={"pagerduty": pager}, store="sqlite://") as loop:
+            loop.ingest(error(0))
+            loop.ingest(error(5, status="resolved"))
+        (first, key1), (second, key2) = pager.calls
+        assert (first, second, key1 == key2) == ("trigger", "resolve", True)
+
+    def test_closing_a_synced_ticket_resolves_its_origin(self) -> None:
+        """Two-way sync: the ticket closes, the Sentry issue is resolved."""
+        origin = Recorder("sentry")
+        with FeedbackLoop(
+            ticket_rules(sync_origin=True),
+            trackers={"local": LocalTracker()},
+            sources=[origin],  # type: ignore[list-item]
+            store="sqlite://",
+        ) as loop:
+            loop.ingest(error(external_id="4711"))
+            key = loop.tickets()[0].key
+            assert key is not None
+            loop.ingest(TicketChange(tracker="local", key=key, change="closed", occurred_at=T0))
+        assert origin.calls == [("resolve_origin", "4711")]
+
+    def test_a_missing_notifier_is_a_dead_letter_naming_the_configured_ones(self) -> None:
+        """A rule naming an absent notifier fails loudly, not silently."""
+        rules = RuleSet(Rule("tell", when=F.kind == "error", then=Notify("teams")))
+        with FeedbackLoop(rules, store="sqlite://") as loop:
+            loop.ingest(error())
+            [letter] = loop.dead_letters()
+        assert "no notifier named 'teams'" in letter.error
+
+
+class TestSyncAndAsync:
+    def test_the_async_loop_works_in_async_code(self) -> None:
+        """AsyncFeedbackLoop is an async context manager with the same behaviour."""
+
+        async def main() -> int:
+            async with AsyncFeedbackLoop(
+                ticket_rules(), trackers={"local": LocalTracker()}, store="sqlite://"
+            ) as loop:
+                await loop.ingest(error())
+                return len(loop.tickets())
+
+        assert anyio.run(main) == 1
+
+    def test_the_sync_loop_works_inside_a_running_event_loop(self) -> None:
+        """Called from a coroutine, FeedbackLoop still works (it blocks that loop meanwhile)."""
+
+        async def main() -> int:
+            with FeedbackLoop(
+                ticket_rules(), trackers={"local": LocalTracker()}, store="sqlite://"
+            ) as loop:
+                loop.ingest(error())
+                return len(loop.tickets())
+
+        assert asyncio.run(main()) == 1
+
+    def test_a_closed_loop_says_so(self) -> None:
+        """Using a loop after close() is a clear error."""
+        loop = FeedbackLoop(ticket_rules(), store="sqlite://")
+        loop.close()
+        with pytest.raises(ConfigurationError, match="closed"):
+            loop.ingest(error())
+
+    def test_rules_must_be_a_rule_set(self) -> None:
+        """Passing a list of rules names the expected type."""
+        with pytest.raises(ConfigurationError, match=r"must be a feedbackloop\.rules\.RuleSet"):
+            FeedbackLoop([], store="sqlite://")  # type: ignore[arg-type]
+
+    def test_ticket_states_are_read_through_the_tracker(self) -> None:
+        """TicketState comes back from the tracker the loop created the ticket in."""
+        tracker = LocalTracker()
+        with FeedbackLoop(ticket_rules(), trackers={"local": tracker}, store="sqlite://") as loop:
+            loop.ingest(error())
+            state: TicketState = anyio.run(tracker.state, "LOCAL-1")
+        assert state.ref.status == "open"
