@@ -376,7 +376,8 @@ class AsyncFeedbackLoop:
         now = self.clock()
         planned = _Planned()
         with self.store.transaction() as tx:
-            if tx.seen(key):
+            # Recording first makes a concurrent duplicate wait here, then see the row.
+            if not tx.record_signal(key, signal, rules=(), outcome="pending", now=now):
                 return IngestOutcome(key, signal, duplicate=True)
             decision = self.rules.evaluate(signal, counts=tx)
             for match in decision.matches:
@@ -393,12 +394,10 @@ class AsyncFeedbackLoop:
                         now,
                         planned,
                     )
-            tx.record_signal(
+            tx.set_signal_outcome(
                 key,
-                signal,
                 rules=decision.rules,
                 outcome=_outcome_of(decision),
-                now=now,
                 link_id=planned.link_ids[0] if planned.link_ids else None,
             )
         _log.debug("signal.routed", key=key, rules=decision.rules, effects=len(planned.effect_ids))

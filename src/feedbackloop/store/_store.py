@@ -501,19 +501,14 @@ class StoreTransaction:
         )
         return self.connection.execute(statement).scalar_one_or_none() is not None
 
-    def seen(self, event_key: str) -> bool:
-        """True when an event with this key was recorded."""
-        found = self.connection.execute(
-            select(s.signals.c.id).where(s.signals.c.event_key == event_key)
-        ).first()
-        return found is not None
-
-    def set_signal_outcome(self, event_key: str, *, outcome: str, link_id: int | None) -> None:
-        """Update what became of a recorded signal."""
+    def set_signal_outcome(
+        self, event_key: str, *, rules: Sequence[str], outcome: str, link_id: int | None
+    ) -> None:
+        """Record what the rules decided for a recorded signal."""
         self.connection.execute(
             update(s.signals)
             .where(s.signals.c.event_key == event_key)
-            .values(outcome=outcome, link_id=link_id)
+            .values(rules=list(rules), outcome=outcome, link_id=link_id)
         )
 
     def incident(self, incident_id: str) -> Incident | None:
