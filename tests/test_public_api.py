@@ -28,6 +28,7 @@ def test_the_top_level_exports_are_pinned() -> None:
             "TicketStatus",
             "TimelineEntry",
             "__version__",
+            "hookimpl",
         ]
     )
 

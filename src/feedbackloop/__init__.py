@@ -24,6 +24,7 @@ from feedbackloop._models import (
 from feedbackloop._loop import AsyncFeedbackLoop, FeedbackLoop, IngestOutcome
 from feedbackloop._version import __version__
 from feedbackloop.errors import FeedbackLoopError
+from feedbackloop.hookspecs import hookimpl
 
 __all__ = [
     "ActionItem",
@@ -45,6 +46,7 @@ __all__ = [
     "TicketStatus",
     "TimelineEntry",
     "__version__",
+    "hookimpl",
 ]
 
 # Public names say where users import them from, in reprs and in the docs.
