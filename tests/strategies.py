@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "incidents",
     "learnings",
     "models",
+    "mutated_json",
     "severities",
     "signals",
     "ticket_changes",
@@ -195,3 +197,62 @@ def rule_predicates() -> st.SearchStrategy[Any]:
         ),
         max_leaves=6,
     )
+
+
+# --- mutated vendor payloads (for fuzzing parsers) ---------------------------------------
+
+_odd_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.text(alphabet=st.characters(min_codepoint=0x80), min_size=1, max_size=30),
+    st.sampled_from(["x" * 25_000, "\ud800", "\u202e\u0000", "", "  ", "P9", "2024-99-99"]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
+"""Values of every JSON type, and nasty ones: huge, unicode, lone surrogates, blanks."""
+
+
+def _json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    children: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        children = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    paths = []
+    for key, child in children:
+        paths.append((*prefix, key))
+        paths.extend(_json_paths(child, (*prefix, key)))
+    return paths
+
+
+def _mutate(document: Any, mutations: list[tuple[tuple[Any, ...], bool, Any]]) -> Any:
+    result = copy.deepcopy(document)
+    for path, remove, value in mutations:
+        parent = result
+        for key in path[:-1]:
+            try:
+                parent = parent[key]
+            except (KeyError, IndexError, TypeError):
+                break  # an earlier mutation removed or replaced this branch
+        else:
+            if isinstance(parent, dict) and (remove or path[-1] in parent):
+                if remove:
+                    parent.pop(path[-1], None)
+                else:
+                    parent[path[-1]] = value
+            elif isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent):
+                if remove:
+                    del parent[path[-1]]
+                else:
+                    parent[path[-1]] = value
+    return result
+
+
+def mutated_json(document: Any) -> st.SearchStrategy[Any]:
+    """`document` with one to four fields removed or replaced by values of other types."""
+    paths = _json_paths(document)
+    mutation = st.tuples(st.sampled_from(paths), st.booleans(), _odd_values)
+    return st.lists(mutation, min_size=1, max_size=4).map(lambda ms: _mutate(document, ms))
