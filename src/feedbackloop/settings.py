@@ -20,7 +20,8 @@ settings = JiraSettings.load(url="https://acme.atlassian.net", ...)   # or in co
 Secrets are `SecretStr`: hidden in reprs, dumps and logs; read them with
 `.get_secret_value()` at the last moment. A missing or invalid setting raises
 `ConfigurationError` naming the environment variable to set. `SecretList` reads a
-comma-separated list of secrets (`FEEDBACKLOOP_PAGERDUTY_WEBHOOK_SECRETS=a,b`).
+comma-separated list of secrets (`FEEDBACKLOOP_PAGERDUTY_WEBHOOK_SECRETS=a,b`), `NameList`
+one of plain names (`FEEDBACKLOOP_JIRA_RESOLVE_TRANSITIONS=Done,Resolve Issue`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from feedbackloop.errors import ConfigurationError
 
-__all__ = ["ENV_PREFIX", "ConnectorSettings", "SecretList", "env_prefix"]
+__all__ = ["ENV_PREFIX", "ConnectorSettings", "NameList", "SecretList", "env_prefix"]
 
 ENV_PREFIX = "FEEDBACKLOOP_"
 """The prefix of every environment variable feedbackloop reads."""
@@ -56,6 +57,9 @@ def _split_commas(value: Any) -> Any:
 
 SecretList = Annotated[tuple[SecretStr, ...], NoDecode, BeforeValidator(_split_commas)]
 """Several secrets, from a comma-separated environment variable or a sequence in code."""
+
+NameList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_commas)]
+"""Several names, from a comma-separated environment variable or a sequence in code."""
 
 
 class ConnectorSettings(BaseSettings):

@@ -27,6 +27,7 @@ BUILTIN_CONNECTORS: Final[tuple[tuple[ConnectorKind, str, str], ...]] = (
     ("tracker", "github", "feedbackloop.connectors.github:GitHubTracker"),
     ("tracker", "local", "feedbackloop.connectors.local:LocalTracker"),
     ("notifier", "slack", "feedbackloop.connectors.slack:SlackNotifier"),
+    ("notifier", "datadog", "feedbackloop.connectors.datadog:DatadogEventNotifier"),
     ("escalator", "pagerduty", "feedbackloop.connectors.pagerduty:PagerDutyEscalator"),
 )
 """(kind, name, "module:attribute") of every connector that ships with feedbackloop."""

@@ -35,6 +35,7 @@ from feedbackloop.connectors._webhooks import (
     header,
     require_aware,
 )
+from feedbackloop.connectors.sentry._api import SentryIssues
 from feedbackloop.errors import ConfigurationError
 from feedbackloop.settings import ConnectorSettings
 
@@ -170,6 +171,37 @@ class SentrySource(HmacWebhookSource):
         """Close the HTTP connections polling opened."""
         if self._http is not None:
             await self._http.aclose()
+
+    # --- two-way sync (OriginSync): the outbound side, in _api.py ---------------------------
+
+    async def resolve_origin(self, external_id: str, *, note: str | None = None) -> None:
+        """Resolve Sentry issue `external_id` (its ticket closed).
+
+        `note` is not sent: Sentry's issue API has no comment field.
+
+        Raises:
+            ConfigurationError: no token or organization is configured.
+            ConnectorError: Sentry refused (the token needs the `event:write` scope).
+        """
+        await self._issues().resolve(external_id)
+
+    async def reopen_origin(self, external_id: str, *, note: str | None = None) -> None:
+        """Unresolve Sentry issue `external_id` (its ticket was reopened).
+
+        Raises:
+            ConfigurationError: no token or organization is configured.
+            ConnectorError: Sentry refused (the token needs the `event:write` scope).
+        """
+        await self._issues().unresolve(external_id)
+
+    def _issues(self) -> SentryIssues:
+        if self._token is None or not self.organization:
+            raise ConfigurationError(
+                "sentry: resolving issues needs an API token (scope event:write) and an "
+                "organization; set FEEDBACKLOOP_SENTRY_TOKEN and "
+                "FEEDBACKLOOP_SENTRY_ORGANIZATION or pass token=... and organization=..."
+            )
+        return SentryIssues(self._client(), organization=self.organization)
 
     def _client(self) -> HTTPClient:
         if self._http is None:
