@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from feedbackloop import (
     Signal,
     TicketChange,
     TicketRef,
+    hookimpl,
 )
 from feedbackloop.connectors import Message, TicketDraft, TicketState
 from feedbackloop.connectors.local import LocalTracker
@@ -32,7 +34,7 @@ from feedbackloop.errors import (
     ServerError,
     SignatureError,
 )
-from feedbackloop.rules import Escalate, F, Notify, OpenTicket, Rule, RuleSet
+from feedbackloop.rules import Action, Escalate, F, Notify, OpenTicket, Rule, RuleSet
 
 VENDOR = Path(__file__).resolve().parents[1] / ".." / "shared" / "vendor"
 SECRET = "sentry-client-secret-for-tests"
@@ -385,3 +387,79 @@ class TestSyncAndAsync:
             loop.ingest(error())
             state: TicketState = anyio.run(tracker.state, "LOCAL-1")
         assert state.ref.status == "open"
+
+
+@dataclass(frozen=True)
+class CreateIncidentInStatusPage(Action):
+    """A custom action a plugin defines."""
+
+    page: str
+    within: timedelta = timedelta(minutes=5)
+
+
+class StatusPagePlugin:
+    """A plugin that registers a custom action and observes the loop."""
+
+    __name__ = "statuspage"
+
+    def __init__(self) -> None:
+        self.executed: list[tuple[CreateIncidentInStatusPage, str | None]] = []
+        self.seen: list[str] = []
+
+    @hookimpl
+    def register_actions(self, register: Any) -> None:
+        register(CreateIncidentInStatusPage, self.execute)
+
+    async def execute(self, action: CreateIncidentInStatusPage, signal: Signal | None) -> None:
+        self.executed.append((action, None if signal is None else signal.title))
+
+    @hookimpl
+    def decision_made(self, signal: Signal, decision: Any) -> None:
+        self.seen.append(f"decided:{signal.title}")
+
+    @hookimpl
+    def action_executed(self, kind: str, payload: Any, result: Any) -> None:
+        self.seen.append(f"executed:{kind}")
+
+
+class TestPlugins:
+    def test_a_custom_action_is_carried_out_by_its_plugin(self) -> None:
+        """The action travels through the outbox and reaches the plugin's executor intact."""
+        plugin = StatusPagePlugin()
+        action = CreateIncidentInStatusPage("acme", within=timedelta(minutes=9))
+        rules = RuleSet(Rule("page", when=F.kind == "error", then=action))
+        with FeedbackLoop(rules, plugins=[plugin], store="sqlite://") as loop:
+            outcome = loop.ingest(error())
+        assert [e.status for e in outcome.effects] == ["done"]
+        assert plugin.executed == [(action, "timeout")]
+
+    def test_lifecycle_hooks_observe_decisions_and_effects(self) -> None:
+        """decision_made and action_executed are called in order."""
+        plugin = StatusPagePlugin()
+        rules = RuleSet(Rule("page", when=F.kind == "error", then=CreateIncidentInStatusPage("a")))
+        with FeedbackLoop(rules, plugins=[plugin], store="sqlite://") as loop:
+            loop.ingest(error())
+        assert plugin.seen == ["decided:timeout", "executed:CreateIncidentInStatusPage"]
+
+    def test_a_custom_action_without_a_plugin_is_a_dead_letter(self) -> None:
+        """If the plugin is missing, the action is kept as a dead letter saying so."""
+        rules = RuleSet(Rule("page", when=F.kind == "error", then=CreateIncidentInStatusPage("a")))
+        with FeedbackLoop(rules, store="sqlite://") as loop:
+            loop.ingest(error())
+            [letter] = loop.dead_letters()
+        assert "no executor for action type 'CreateIncidentInStatusPage'" in letter.error
+
+    def test_sources_default_to_those_configured_in_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With FEEDBACKLOOP_SENTRY_CLIENT_SECRET set, the loop has a Sentry source."""
+        for name in list(os.environ):
+            if name.startswith("FEEDBACKLOOP_") and name != "FEEDBACKLOOP_TEST_DATABASE_URL":
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("FEEDBACKLOOP_SENTRY_CLIENT_SECRET", SECRET)
+        with FeedbackLoop(
+            ticket_rules(), trackers={"local": LocalTracker()}, store="sqlite://"
+        ) as loop:
+            assert sorted(loop.core.sources) == ["sentry"]
+            headers, body = sentry_delivery()
+            assert len(loop.handle_webhook("sentry", headers, body)) == 1

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from feedbackloop._models import Severity, TicketRef
+from pydantic import TypeAdapter
+
+from feedbackloop._models import Severity, Signal, TicketRef
 from feedbackloop.connectors import (
     Escalator,
     Message,
@@ -37,6 +39,7 @@ from feedbackloop.errors import (
     TransportError,
 )
 from feedbackloop.logs import get_logger
+from feedbackloop.plugins import ActionEntry
 from feedbackloop.store import Effect, Store, TicketLink
 
 __all__ = ["EffectResult", "EffectRunner"]
@@ -68,11 +71,11 @@ class EffectRunner:
         notifiers: Mapping[str, Notifier],
         escalators: Mapping[str, Escalator],
         sources: Mapping[str, Source],
-        custom: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+        custom: Mapping[str, ActionEntry],
         clock: Callable[[], datetime],
         max_attempts: int = 3,
         on_done: Callable[[Effect, EffectResult], None] | None = None,
-        on_failed: Callable[[Effect, BaseException], None] | None = None,
+        on_failed: Callable[[Effect, BaseException, bool], None] | None = None,
     ) -> None:
         self.store = store
         self.trackers = trackers
@@ -100,10 +103,11 @@ class EffectRunner:
 
     def _failed(self, effect: Effect, exc: BaseException) -> EffectResult:
         error = f"{type(exc).__name__}: {exc}"
-        if self._on_failed is not None:
-            self._on_failed(effect, exc)
         transient = isinstance(exc, _TRANSIENT)
-        if transient and effect.attempts < self.max_attempts:
+        final = not (transient and effect.attempts < self.max_attempts)
+        if self._on_failed is not None:
+            self._on_failed(effect, exc, final)
+        if not final:
             self.store.release_effect(effect.id, now=self.clock(), error=error)
             _log.warning("effect.retrying", kind=effect.kind, effect_id=effect.id, error=error)
             return EffectResult(effect.id, effect.kind, "retrying", error=error)
@@ -155,14 +159,14 @@ class EffectRunner:
             call = source.resolve_origin if kind == "resolve_origin" else source.reopen_origin
             await call(str(payload["external_id"]), note=payload.get("note"))
             return None
-        executor = self.custom.get(kind)
-        if executor is None:
+        entry = self.custom.get(kind)
+        if entry is None:
             raise ConfigurationError(
                 f"no executor for action type {kind!r}; is the plugin that defines it installed?"
             )
-        result = executor(payload)
-        if hasattr(result, "__await__"):
-            await result
+        action = TypeAdapter(entry.action_type).validate_python(payload["action"])
+        signal = Signal.model_validate(payload["signal"]) if payload.get("signal") else None
+        await entry.executor(action, signal)
         return None
 
     # --- tickets ------------------------------------------------------------------------

@@ -7,15 +7,18 @@ its own in a background thread, so a plain script needs no asyncio knowledge.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.from_thread
+import pluggy
 from anyio.from_thread import BlockingPortal
+from pydantic import TypeAdapter
 
 from feedbackloop._effects import EffectResult, EffectRunner
 from feedbackloop._lifecycle import plan_ticket
@@ -39,6 +42,15 @@ from feedbackloop.connectors import (
 from feedbackloop.errors import ConfigurationError, PayloadError
 from feedbackloop.fingerprint import mask_volatile
 from feedbackloop.logs import get_logger
+from feedbackloop.plugins import (
+    action_for,
+    actions,
+    connectors,
+    enrich_signal,
+    get_plugin_manager,
+    notify,
+    plugin_manager_with,
+)
 from feedbackloop.rules import (
     Action,
     Comment,
@@ -50,7 +62,15 @@ from feedbackloop.rules import (
     Outcome,
     RuleSet,
 )
-from feedbackloop.store import DEFAULT_STORE_URL, DeadLetter, Store, StoreTransaction, TicketLink
+from feedbackloop.settings import env_prefix
+from feedbackloop.store import (
+    DEFAULT_STORE_URL,
+    DeadLetter,
+    Effect,
+    Store,
+    StoreTransaction,
+    TicketLink,
+)
 
 __all__ = ["AsyncFeedbackLoop", "FeedbackLoop", "IngestOutcome"]
 
@@ -117,7 +137,9 @@ class AsyncFeedbackLoop:
             `LocalTracker` without a store of its own keeps its tickets in this loop's.
         notifiers: Notifiers by name (`{"slack": SlackNotifier.from_env()}`).
         escalators: Escalators by name (`{"pagerduty": PagerDutyEscalator.from_env()}`).
-        sources: Webhook sources; looked up by their `name`.
+        sources: Webhook sources, looked up by their `name`. By default, every source
+            registered by a plugin (the built-ins included) whose settings appear in the
+            environment (`FEEDBACKLOOP_SENTRY_…`), built with `.from_env()`.
         store: A store URL (`sqlite:///feedbackloop.db` by default, `sqlite://` in
             memory, `postgresql://…`) or a `Store`.
         clock: Returns the current time; for tests. Rules judge by each signal's
@@ -125,6 +147,10 @@ class AsyncFeedbackLoop:
         max_attempts: How often an effect is tried before it becomes a dead letter
             (each try includes the HTTP layer's own retries).
         lease: How long a worker owns a delivery or effect it claimed.
+        plugins: Whose hooks enrich signals, observe the loop and execute custom
+            actions: a plugin manager, or a list of plugin objects (modules or objects
+            with `@feedbackloop.hookimpl` functions) to use besides the installed ones.
+            By default, the installed plugins (entry points) only.
 
     Use it as an async context manager (or call `aclose()`): it closes the store and
     the connectors' HTTP clients.
@@ -142,6 +168,7 @@ class AsyncFeedbackLoop:
         clock: Callable[[], datetime] | None = None,
         max_attempts: int = 3,
         lease: timedelta = timedelta(minutes=5),
+        plugins: pluggy.PluginManager | Iterable[object] | None = None,
     ) -> None:
         if not isinstance(rules, RuleSet):
             raise ConfigurationError(
@@ -151,7 +178,14 @@ class AsyncFeedbackLoop:
         self.trackers: dict[str, Tracker] = dict(trackers or {})
         self.notifiers: dict[str, Notifier] = dict(notifiers or {})
         self.escalators: dict[str, Escalator] = dict(escalators or {})
-        self.sources: dict[str, Source] = {source.name: source for source in sources or ()}
+        if plugins is None:
+            self.plugins = get_plugin_manager()
+        elif isinstance(plugins, pluggy.PluginManager):
+            self.plugins = plugins
+        else:
+            self.plugins = plugin_manager_with(*plugins)
+        chosen = default_sources(self.plugins) if sources is None else sources
+        self.sources: dict[str, Source] = {source.name: source for source in chosen}
         self._owns_store = not isinstance(store, Store)
         self.store = store if isinstance(store, Store) else Store(store)
         self.clock = clock or _utcnow
@@ -166,9 +200,11 @@ class AsyncFeedbackLoop:
             notifiers=self.notifiers,
             escalators=self.escalators,
             sources=self.sources,
-            custom={},
+            custom=actions(pm=self.plugins),
             clock=self.clock,
             max_attempts=max_attempts,
+            on_done=self._executed,
+            on_failed=self._failed,
         )
         self._closed = False
 
@@ -366,6 +402,7 @@ class AsyncFeedbackLoop:
     async def _ingest(self, event: Event, key: str) -> IngestOutcome:
         if isinstance(event, Signal):
             return await self._ingest_signal(event, key)
+        notify("signal_received", pm=self.plugins, event=event)
         if isinstance(event, Incident):
             with self.store.transaction() as tx:
                 tx.save_incident(_merged(tx.incident(event.id), event), now=self.clock())
@@ -373,6 +410,8 @@ class AsyncFeedbackLoop:
         return await self._ingest_change(event, key)
 
     async def _ingest_signal(self, signal: Signal, key: str) -> IngestOutcome:
+        signal = enrich_signal(signal, pm=self.plugins)
+        notify("signal_received", pm=self.plugins, event=signal)
         now = self.clock()
         planned = _Planned()
         with self.store.transaction() as tx:
@@ -400,6 +439,7 @@ class AsyncFeedbackLoop:
                 outcome=_outcome_of(decision),
                 link_id=planned.link_ids[0] if planned.link_ids else None,
             )
+        notify("decision_made", pm=self.plugins, signal=signal, decision=decision)
         _log.debug("signal.routed", key=key, rules=decision.rules, effects=len(planned.effect_ids))
         results = await self._run(planned.effect_ids)
         return IngestOutcome(
@@ -471,16 +511,13 @@ class AsyncFeedbackLoop:
         elif isinstance(action, Drop):
             return
         else:
-            payload = asdict(action) if is_dataclass(action) else {}
+            entry = action_for(action, pm=self.plugins)
+            kind = entry.name if entry is not None else type(action).__name__
+            data = TypeAdapter(type(action)).dump_python(action, mode="json")
             effect_id = tx.add_effect(
                 effect_key,
-                type(action).__name__,
-                {
-                    "action": _jsonable(payload),
-                    "signal": signal.model_dump(mode="json"),
-                    "rule": rule,
-                    "group_key": group_key,
-                },
+                kind,
+                {"action": data, "signal": signal.model_dump(mode="json"), "rule": rule},
                 now=now,
             )
         if effect_id is not None:
@@ -535,6 +572,25 @@ class AsyncFeedbackLoop:
         )
         return [await self._runner.run(effect) for effect in effects]
 
+    def _executed(self, effect: Effect, result: EffectResult) -> None:
+        notify(
+            "action_executed",
+            pm=self.plugins,
+            kind=effect.kind,
+            payload=effect.payload,
+            result=result,
+        )
+
+    def _failed(self, effect: Effect, error: BaseException, final: bool) -> None:
+        notify(
+            "action_failed",
+            pm=self.plugins,
+            kind=effect.kind,
+            payload=effect.payload,
+            error=error,
+            final=final,
+        )
+
     def _touched(
         self, link_ids: Sequence[int], results: Sequence[EffectResult]
     ) -> tuple[TicketRef, ...]:
@@ -548,6 +604,16 @@ class AsyncFeedbackLoop:
             if ref is not None:
                 refs.setdefault(f"{ref.tracker}:{ref.key}", ref)
         return tuple(refs.values())
+
+
+def default_sources(pm: pluggy.PluginManager | None = None) -> list[Source]:
+    """Every registered source whose settings appear in the environment, from_env-built."""
+    found: list[Source] = []
+    for name, entry in sorted(connectors("source", pm=pm).items()):
+        prefix = env_prefix(name).upper()
+        if any(key.upper().startswith(prefix) for key in os.environ):
+            found.append(entry.from_env())
+    return found
 
 
 def _outcome_of(decision: Decision) -> str:
@@ -575,16 +641,6 @@ def _message_fields(signal: Signal, rule: str, text: str | None) -> dict[str, An
         "severity": signal.severity.value,
         "fields": facts,
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict | Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 def _merged(stored: Incident | None, update: Incident) -> Incident:

@@ -60,6 +60,7 @@ __all__ = [
     "load_plugins",
     "new_plugin_manager",
     "notify",
+    "plugin_manager_with",
     "plugins",
 ]
 
@@ -113,6 +114,27 @@ def get_plugin_manager() -> pluggy.PluginManager:
                 load_plugins(pm)
                 _manager = pm
     return _manager
+
+
+def plugin_manager_with(
+    *extra: object, env: Mapping[str, str] | None = None
+) -> pluggy.PluginManager:
+    """A new manager with the installed plugins plus `extra` plugin objects.
+
+    For plugins that live in the application rather than in a package (an enrichment
+    function in `feedback.py`, say): any object or module with `@hookimpl` functions.
+
+    Raises:
+        PluginError: a plugin does not load, or implements an unknown hook.
+    """
+    pm = new_plugin_manager()
+    load_plugins(pm, env=env)
+    for plugin in extra:
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{id(plugin):x}"
+        _register(pm, plugin, name)
+        _versions[pm][name] = "local"
+    _check_hooks(pm)
+    return pm
 
 
 def load_plugins(pm: pluggy.PluginManager, *, env: Mapping[str, str] | None = None) -> None:
