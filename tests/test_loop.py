@@ -463,3 +463,24 @@ class TestPlugins:
             assert sorted(loop.core.sources) == ["sentry"]
             headers, body = sentry_delivery()
             assert len(loop.handle_webhook("sentry", headers, body)) == 1
+
+
+class TestPruning:
+    def test_pruning_forgets_buckets_older_than_every_threshold(self) -> None:
+        """Counters outside the largest threshold window go; recent ones stay and count."""
+        from feedbackloop.rules import Threshold
+
+        rules = RuleSet(
+            Rule(
+                "burst",
+                when=F.kind == "error",
+                threshold=Threshold(3, timedelta(minutes=10)),
+                then=OpenTicket("local"),
+            )
+        )
+        with FeedbackLoop(rules, trackers={"local": LocalTracker()}, store="sqlite://") as loop:
+            loop.ingest(error(0))
+            loop.ingest(error(30))
+            loop.ingest(error(31))
+            assert loop.core.prune(T0 + timedelta(minutes=31)) == 1
+            assert loop.ingest(error(32)).decision.fired  # type: ignore[union-attr]

@@ -75,6 +75,8 @@ from feedbackloop.store import (
 __all__ = ["AsyncFeedbackLoop", "FeedbackLoop", "IngestOutcome"]
 
 _log = get_logger("loop")
+_PRUNE_EVERY = 5_000
+"""Signals between two prunings of the window counters."""
 _T = TypeVar("_T")
 
 
@@ -207,6 +209,7 @@ class AsyncFeedbackLoop:
             on_failed=self._failed,
         )
         self._closed = False
+        self._recorded = 0
 
     def __repr__(self) -> str:
         return (
@@ -390,6 +393,17 @@ class AsyncFeedbackLoop:
         ]
         return await self._run(effect_ids)
 
+    def prune(self, now: datetime | None = None) -> int:
+        """Forget window-counter buckets too old for any threshold; returns how many.
+
+        The loop calls it every few thousand signals; call it yourself after a backfill.
+        `now` defaults to the clock.
+        """
+        windows = [rule.threshold.within for rule in self.rules if rule.threshold is not None]
+        horizon = max(windows, default=timedelta(0)) + timedelta(seconds=1)
+        with self.store.transaction() as tx:
+            return tx.prune_occurrences((now or self.clock()) - horizon)
+
     async def run_effects(self, *, limit: int = 100) -> list[EffectResult]:
         """Carry out due effects in the outbox (planned earlier, or left for a retry)."""
         results = []
@@ -440,6 +454,9 @@ class AsyncFeedbackLoop:
                 link_id=planned.link_ids[0] if planned.link_ids else None,
             )
         notify("decision_made", pm=self.plugins, signal=signal, decision=decision)
+        self._recorded += 1
+        if self._recorded % _PRUNE_EVERY == 0:
+            self.prune(signal.occurred_at)
         _log.debug("signal.routed", key=key, rules=decision.rules, effects=len(planned.effect_ids))
         results = await self._run(planned.effect_ids)
         return IngestOutcome(
