@@ -1,0 +1,295 @@
+"""Markdown -> Atlassian Document Format: golden documents per construct, and validity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feedbackloop.connectors.jira import markdown_to_adf
+
+# The subset of the ADF JSON schema (go.atlassian.com/adf-json-schema) that the
+# converter produces; the Jira OpenAPI description has no ADF schema of its own.
+_CODE = {"type": "object", "properties": {"type": {"const": "code"}}, "required": ["type"]}
+_LINK = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "link"},
+        "attrs": {
+            "type": "object",
+            "properties": {"href": {"type": "string", "minLength": 1}},
+            "required": ["href"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["type", "attrs"],
+    "additionalProperties": False,
+}
+_MARK = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {"type": {"enum": ["strong", "em", "code"]}},
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+        _LINK,
+    ]
+}
+_TEXT = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "text"},
+        "text": {"type": "string", "minLength": 1},
+        "marks": {
+            "type": "array",
+            "items": _MARK,
+            "minItems": 1,
+            "uniqueItems": True,
+            # ADF: the code mark combines with link only.
+            "anyOf": [{"items": {"not": _CODE}}, {"items": {"anyOf": [_CODE, _LINK]}}],
+        },
+    },
+    "required": ["type", "text"],
+    "additionalProperties": False,
+}
+_HARD_BREAK = {
+    "type": "object",
+    "properties": {"type": {"const": "hardBreak"}},
+    "required": ["type"],
+    "additionalProperties": False,
+}
+_PARAGRAPH = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "paragraph"},
+        "content": {"type": "array", "items": {"anyOf": [_TEXT, _HARD_BREAK]}},
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}
+_BULLET_LIST = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "bulletList"},
+        "content": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"const": "listItem"},
+                    "content": {"type": "array", "minItems": 1, "items": _PARAGRAPH},
+                },
+                "required": ["type", "content"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["type", "content"],
+    "additionalProperties": False,
+}
+_CODE_BLOCK = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "codeBlock"},
+        "attrs": {
+            "type": "object",
+            "properties": {"language": {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+        },
+        "content": {
+            "type": "array",
+            "maxItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"const": "text"},
+                    "text": {"type": "string", "minLength": 1},
+                },
+                "required": ["type", "text"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}
+ADF_SUBSET_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "type": {"const": "doc"},
+        "version": {"const": 1},
+        "content": {"type": "array", "items": {"anyOf": [_PARAGRAPH, _BULLET_LIST, _CODE_BLOCK]}},
+    },
+    "required": ["type", "version", "content"],
+    "additionalProperties": False,
+}
+_VALIDATOR = jsonschema.Draft202012Validator(ADF_SUBSET_SCHEMA)
+
+
+def _doc(*content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "doc", "version": 1, "content": list(content)}
+
+
+def _p(*content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "paragraph", "content": list(content)}
+
+
+def _t(text: str, *marks: str, href: str | None = None) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "text", "text": text}
+    all_marks: list[dict[str, Any]] = [{"type": mark} for mark in marks]
+    if href is not None:
+        all_marks.append({"type": "link", "attrs": {"href": href}})
+    if all_marks:
+        node["marks"] = all_marks
+    return node
+
+
+BREAK = {"type": "hardBreak"}
+
+GOLDEN = {
+    "empty text": ("", _doc()),
+    "a paragraph": ("Checkout fails.", _doc(_p(_t("Checkout fails.")))),
+    "two paragraphs": ("one\n\ntwo", _doc(_p(_t("one")), _p(_t("two")))),
+    "a line break inside a paragraph": ("one\ntwo", _doc(_p(_t("one"), BREAK, _t("two")))),
+    "bold": ("a **b** c", _doc(_p(_t("a "), _t("b", "strong"), _t(" c")))),
+    "italic with underscores": ("_seen_ twice", _doc(_p(_t("seen", "em"), _t(" twice")))),
+    "italic with stars": ("*seen* twice", _doc(_p(_t("seen", "em"), _t(" twice")))),
+    "inline code": ("run `make test`", _doc(_p(_t("run "), _t("make test", "code")))),
+    "a link": (
+        "[issue](https://sentry.io/i/1)",
+        _doc(_p(_t("issue", href="https://sentry.io/i/1"))),
+    ),
+    "a bold link": (
+        "**[issue](https://x.example)**",
+        _doc(_p(_t("issue", "strong", href="https://x.example"))),
+    ),
+    "a bullet list": (
+        "- first\n- **second**",
+        _doc(
+            {
+                "type": "bulletList",
+                "content": [
+                    {"type": "listItem", "content": [_p(_t("first"))]},
+                    {"type": "listItem", "content": [_p(_t("second", "strong"))]},
+                ],
+            }
+        ),
+    ),
+    "a list item continued on an indented line": (
+        "* first\n  more",
+        _doc(
+            {
+                "type": "bulletList",
+                "content": [{"type": "listItem", "content": [_p(_t("first"), BREAK, _t("more"))]}],
+            }
+        ),
+    ),
+    "a code block with a language": (
+        "```python\nx = 1  # **not bold**\n```",
+        _doc(
+            {
+                "type": "codeBlock",
+                "attrs": {"language": "python"},
+                "content": [_t("x = 1  # **not bold**")],
+            }
+        ),
+    ),
+    "an empty code block": ("```\n```", _doc({"type": "codeBlock", "content": []})),
+    "an escaped star": (r"2 \* 3", _doc(_p(_t("2 * 3")))),
+    "snake_case stays text": ("order_id and user_id", _doc(_p(_t("order_id and user_id")))),
+    "a paragraph then a list": (
+        "Seen:\n- twice",
+        _doc(
+            _p(_t("Seen:")),
+            {"type": "bulletList", "content": [{"type": "listItem", "content": [_p(_t("twice"))]}]},
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize(("markdown", "expected"), GOLDEN.values(), ids=GOLDEN.keys())
+def test_each_construct_converts_to_its_golden_document(
+    markdown: str, expected: dict[str, Any]
+) -> None:
+    """Every supported Markdown construct becomes exactly the ADF nodes documented for it."""
+    assert markdown_to_adf(markdown) == expected
+
+
+@pytest.mark.parametrize(("markdown", "expected"), GOLDEN.values(), ids=GOLDEN.keys())
+def test_the_golden_documents_are_valid_adf(markdown: str, expected: dict[str, Any]) -> None:
+    """The goldens themselves pass the ADF subset schema (the schema is not too loose to matter)."""
+    _VALIDATOR.validate(expected)
+
+
+def test_the_schema_rejects_an_empty_text_node() -> None:
+    """The ADF subset schema catches what Jira refuses: an empty text node."""
+    with pytest.raises(jsonschema.ValidationError):
+        _VALIDATOR.validate(_doc(_p({"type": "text", "text": ""})))
+
+
+def test_the_schema_rejects_code_combined_with_bold() -> None:
+    """The ADF subset schema knows that the code mark combines with link only."""
+    with pytest.raises(jsonschema.ValidationError):
+        _VALIDATOR.validate(_doc(_p(_t("x", "code", "strong"))))
+
+
+def test_code_inside_bold_keeps_only_the_code_mark() -> None:
+    """Bold around inline code is dropped for the code span, as ADF requires."""
+    assert markdown_to_adf("**see `x`**") == _doc(_p(_t("see ", "strong"), _t("x", "code")))
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "**",
+        "*",
+        "_",
+        "`",
+        "```",
+        "~~~",
+        "[",
+        "](",
+        ")",
+        "](https://x.example)",
+        "\\",
+        "- ",
+        "* ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "word",
+        " ",
+        "```py\n",
+    ]
+)
+_MARKDOWNISH = st.lists(st.one_of(_FRAGMENTS, st.text(max_size=8)), max_size=30).map("".join)
+
+
+@given(_MARKDOWNISH)
+def test_every_produced_document_is_valid_adf(markdown: str) -> None:
+    """Whatever the input, the converter produces a document the ADF schema accepts."""
+    errors = list(_VALIDATOR.iter_errors(markdown_to_adf(markdown)))
+    assert errors == [], [error.message for error in errors]
+
+
+_PLAIN = st.text(alphabet="abcxyz019 .,:;\n", max_size=200)
+
+
+def _texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["text"]] if node.get("type") == "text" else []
+        return own + [text for child in node.get("content", []) for text in _texts(child)]
+    return []
+
+
+@given(_PLAIN)
+def test_plain_text_loses_no_word(markdown: str) -> None:
+    """Text without Markdown syntax keeps every word, in order."""
+    words = " ".join(_texts(markdown_to_adf(markdown))).split()
+    assert words == markdown.split()
