@@ -22,6 +22,7 @@ from feedbackloop import (
     Signal,
     TicketChange,
     TicketRef,
+    TimelineEntry,
     hookimpl,
 )
 from feedbackloop.connectors import Message, TicketDraft, TicketState
@@ -484,3 +485,51 @@ class TestPruning:
             loop.ingest(error(31))
             assert loop.core.prune(T0 + timedelta(minutes=31)) == 1
             assert loop.ingest(error(32)).decision.fired  # type: ignore[union-attr]
+
+
+class TestIncidentMerging:
+    def test_a_note_does_not_change_the_status(self) -> None:
+        """An annotated event after the acknowledgement keeps the incident acknowledged."""
+        with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
+            loop.ingest(
+                Incident(
+                    id="P1",
+                    title="down",
+                    status="acknowledged",
+                    created_at=T0,
+                    acknowledged_at=T0 + timedelta(minutes=1),
+                )
+            )
+            loop.ingest(
+                Incident(
+                    id="P1",
+                    title="down",
+                    created_at=T0 + timedelta(minutes=5),
+                    labels={"event_type": "incident.annotated"},
+                    timeline=(
+                        TimelineEntry(at=T0 + timedelta(minutes=5), kind="note", message="db"),
+                    ),
+                )
+            )
+            [incident] = loop.store.incidents()
+        assert (incident.status, incident.created_at, len(incident.timeline)) == (
+            "acknowledged",
+            T0,
+            1,
+        )
+
+    def test_a_reopened_incident_loses_its_resolution(self) -> None:
+        """A status update back to triggered clears resolved_at."""
+        with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
+            loop.ingest(
+                Incident(
+                    id="P1",
+                    title="down",
+                    status="resolved",
+                    created_at=T0,
+                    resolved_at=T0 + timedelta(minutes=9),
+                )
+            )
+            loop.ingest(Incident(id="P1", title="down", status="triggered", created_at=T0))
+            [incident] = loop.store.incidents()
+        assert (incident.status, incident.resolved_at) == ("triggered", None)
