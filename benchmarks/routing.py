@@ -1,0 +1,143 @@
+"""Scenario 1, routing cost: Sentry webhook bodies all the way into the store.
+
+Signed bodies shaped like Sentry's examples go through verify (HMAC), parse, 100 rules
+and the store's update, on the in-memory and the SQLite-file store, compared with
+`json.loads` of the same bodies: the cost of merely reading them. Two paths:
+
+- per delivery: `handle_webhook` for each body (inbox, claim, route, finish: what a
+  synchronous webhook handler does);
+- batch: verify and parse each body, then `ingest_many` of all the events.
+
+Targets: batch ingestion at least 0.3x `json.loads` on the SQLite file, 0.5x in memory.
+The tracker answers instantly: this measures the loop, not the vendor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from benchmarks._common import SENTRY_SECRET, CountingTracker, Scenario, sentry_deliveries
+from feedbackloop import AsyncFeedbackLoop
+from feedbackloop.connectors import Event
+from feedbackloop.connectors.sentry import SentrySource
+from feedbackloop.rules import Drop, F, OpenTicket, Rule, RuleSet, Threshold
+
+RULES = 100
+TARGETS = {"memory": 0.5, "file": 0.3}
+
+Deliveries = list[tuple[dict[str, str], bytes]]
+
+
+def build_rules(size: int = RULES) -> RuleSet:
+    """`size` team rules, one per Sentry project, and a catch-all for the rest."""
+    rules = [
+        Rule(
+            f"project-{i}-errors",
+            when=(F.source == "sentry") & (F.service == f"project-{i}") & (F.severity >= "high"),
+            threshold=Threshold(count=3, within=timedelta(hours=1)),
+            then=OpenTicket("bench", project="OPS", labels=["ops-feedback"]),
+        )
+        for i in range(size)
+    ]
+    rules.append(Rule("rest", then=Drop()))
+    return RuleSet(*rules)
+
+
+def _loop(url: str) -> AsyncFeedbackLoop:
+    return AsyncFeedbackLoop(
+        build_rules(),
+        trackers={"bench": CountingTracker()},
+        sources=[SentrySource(client_secret=SENTRY_SECRET)],
+        store=url,
+    )
+
+
+async def per_delivery(loop: AsyncFeedbackLoop, deliveries: Deliveries) -> int:
+    """Each delivery through `handle_webhook`; returns the events routed."""
+    routed = 0
+    for headers, body in deliveries:
+        routed += len(await loop.handle_webhook("sentry", headers, body))
+    return routed
+
+
+async def batch(loop: AsyncFeedbackLoop, deliveries: Deliveries) -> int:
+    """Verify and parse every delivery, then ingest all the events at once."""
+    source = loop.source("sentry")
+    events: list[Event] = []
+    for headers, body in deliveries:
+        source.verify(headers, body)
+        events.extend(source.parse(headers, body))
+    return len(await loop.ingest_many(events))
+
+
+def _timed(
+    url_for: Callable[[], str],
+    path: Callable[[AsyncFeedbackLoop, Deliveries], Awaitable[int]],
+    deliveries: Deliveries,
+    repeat: int,
+) -> float:
+    """Best wall time of `path` over a fresh loop and store each time."""
+    best = float("inf")
+    for _ in range(repeat):
+
+        async def go() -> float:
+            loop = _loop(url_for())
+            started = time.perf_counter()
+            routed = await path(loop, deliveries)
+            elapsed = time.perf_counter() - started
+            await loop.aclose()
+            assert routed == len(deliveries), (routed, len(deliveries))
+            return elapsed
+
+        best = min(best, asyncio.run(go()))
+    return best
+
+
+def run(*, quick: bool = False) -> Scenario:
+    """Measure json.loads, then both paths on both stores."""
+    count, groups, repeat = (300, 30, 1) if quick else (5_000, 200, 3)
+    deliveries = sentry_deliveries(count, groups=groups, projects=RULES)
+    scenario = Scenario(
+        "routing",
+        f"{count:,} signed Sentry deliveries, {RULES} rules, {groups} groups",
+        "json.loads of the same bodies",
+    )
+    bodies = [body for _, body in deliveries]
+    loads = count / min(
+        _best(lambda: [json.loads(body) for body in bodies]) for _ in range(max(repeat, 3))
+    )
+    scenario.figure("json.loads", loads, "bodies/s", 1.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = iter(range(1_000_000))
+        stores: dict[str, Callable[[], str]] = {
+            "memory": lambda: "sqlite://",
+            "file": lambda: f"sqlite:///{Path(tmp) / f'routing-{next(files)}.db'}",
+        }
+        for store, url_for in stores.items():
+            for name, path in (("per delivery", per_delivery), ("batch", batch)):
+                rate = count / _timed(url_for, path, deliveries, repeat)
+                scenario.figure(f"{name}, {store} store", rate, "bodies/s", rate / loads)
+            ratio = scenario.figures[f"batch, {store} store"]["ratio"]
+            scenario.checks[f"batch, {store} store >= {TARGETS[store]}x json.loads"] = (
+                ratio >= TARGETS[store]
+            )
+    scenario.facts["body sizes (bytes)"] = sorted({len(body) for body in bodies})[
+        :: max(1, len(set(map(len, bodies))) // 3)
+    ]
+    return scenario
+
+
+def _best(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    run().print()

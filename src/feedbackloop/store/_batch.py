@@ -1,0 +1,260 @@
+"""A transaction for a run of signals: read each group's state once, write it once.
+
+`ingest_many` routes many signals in one transaction. Through a plain
+`StoreTransaction` every signal costs half a dozen statements (record the signal,
+bump and sum its window counter, lock and bump its ticket link, set its outcome).
+`BatchTransaction` keeps the same protocol (the rule engine's window counts, the
+lifecycle's link steps) but reads a group's counter buckets and ticket link on first
+use, works on them in memory, and writes everything back in a few multi-row
+statements when the batch ends.
+
+Within one transaction this changes nothing a reader could see: the batch holds the
+write lock on SQLite, and on PostgreSQL the links it read are locked (`FOR UPDATE`)
+until it commits. Counter increments are written as `count = count + n`, so a
+concurrent worker's increments are never lost; a batch does not see the increments
+other workers commit while it runs (as if it had run just before them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from feedbackloop._models import Signal
+from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.store import _schema as s
+from feedbackloop.store._records import TicketLink
+from feedbackloop.store._store import _BUCKET_MICROS, StoreTransaction, _insert
+
+__all__ = ["BatchTransaction"]
+
+
+class _Series:
+    """The buckets of one (rule, group key) known to the batch: loaded plus added."""
+
+    __slots__ = ("buckets", "low")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, int] = {}
+        self.low: int | None = None  # buckets from here on are loaded
+
+
+class BatchTransaction(StoreTransaction):
+    """A `StoreTransaction` that defers its writes to `flush()`; see the module doc.
+
+    Call `flush()` before the transaction commits.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self._series: dict[tuple[str, str], _Series] = {}
+        self._added: defaultdict[tuple[str, str, int], int] = defaultdict(int)
+        self._links: dict[tuple[str, str], TicketLink | None] = {}
+        self._by_id: dict[int, TicketLink] = {}
+        self._seen: dict[int, tuple[int, int, datetime]] = {}  # occurrences, last seen, now
+        self._outcomes: list[dict[str, Any]] = []
+
+    # --- window counters ----------------------------------------------------------------
+
+    def _load(self, rule: str, group_key: str, low: int) -> _Series:
+        series = self._series.get((rule, group_key))
+        if series is None:
+            series = self._series[rule, group_key] = _Series()
+        if series.low is None or low < series.low:
+            o = s.occurrences
+            query = select(o.c.bucket, o.c.count).where(
+                o.c.rule == rule, o.c.group_key == group_key, o.c.bucket >= low
+            )
+            if series.low is not None:
+                query = query.where(o.c.bucket < series.low)
+            for bucket, count in self.connection.execute(query):
+                series.buckets[bucket] = series.buckets.get(bucket, 0) + count
+            series.low = low
+        return series
+
+    def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
+        """Record one occurrence at `at` and return the count in `(at - within, at]`."""
+        micros = s.to_micros(at)
+        bucket = micros - micros % _BUCKET_MICROS
+        series = self._load(rule, group_key, s.to_micros(at - within) - _BUCKET_MICROS + 1)
+        series.buckets[bucket] = series.buckets.get(bucket, 0) + 1
+        self._added[rule, group_key, bucket] += 1
+        return self.count(rule, group_key, at, within)
+
+    def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
+        """Occurrences in `(at - within, at]`, to the second, this batch's included."""
+        low, high = s.to_micros(at - within) - _BUCKET_MICROS + 1, s.to_micros(at)
+        series = self._load(rule, group_key, low)
+        return sum(n for bucket, n in series.buckets.items() if low <= bucket <= high)
+
+    # --- signals ------------------------------------------------------------------------
+
+    def record_signals(self, signals: Sequence[tuple[str, Signal]], *, now: datetime) -> list[bool]:
+        """Record (event key, signal) pairs once each; True for those recorded now.
+
+        A key recorded before, or earlier in `signals`, is False. The rows say
+        `pending` until `set_signal_outcome` (written back by `flush`).
+        """
+        rows: dict[str, dict[str, Any]] = {}
+        for key, signal in signals:
+            if key not in rows:
+                rows[key] = _signal_row(key, signal, now)
+        if not rows:
+            return []
+        statement = (
+            _insert(self.connection, s.signals)
+            .on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(s.signals.c.event_key)
+        )
+        fresh = set(self.connection.execute(statement, list(rows.values())).scalars())
+        recorded = []
+        for key, _ in signals:
+            recorded.append(key in fresh)
+            fresh.discard(key)
+        return recorded
+
+    def set_signal_outcome(
+        self, event_key: str, *, rules: Sequence[str], outcome: str, link_id: int | None
+    ) -> None:
+        """Record what the rules decided for a recorded signal (written by `flush`)."""
+        self._outcomes.append({"k": event_key, "r": list(rules), "o": outcome, "l": link_id})
+
+    # --- ticket links -------------------------------------------------------------------
+
+    def _remember(self, link: TicketLink) -> TicketLink:
+        self._by_id[link.id] = link
+        self._links[link.rule, link.group_key] = link
+        return link
+
+    def _fresh(self, link: TicketLink | None) -> TicketLink | None:
+        """A link read from the database, or the batch's newer version of it."""
+        if link is None:
+            return None
+        known = self._by_id.get(link.id)
+        return known if known is not None else self._remember(link)
+
+    def current_link(self, rule: str, group_key: str) -> TicketLink | None:
+        """The newest link of a group: read (and locked) once per batch."""
+        if (rule, group_key) in self._links:
+            return self._links[rule, group_key]
+        link = self._fresh(super().current_link(rule, group_key))
+        if link is None:
+            self._links[rule, group_key] = None
+        return link
+
+    def claim_link(self, **values: Any) -> TicketLink | None:
+        """Insert a new link generation; None when another worker claimed it first."""
+        claimed = super().claim_link(**values)
+        if claimed is None:
+            self._links.pop((values["rule"], values["group_key"]), None)
+            return None
+        return self._remember(claimed)
+
+    def update_link(self, link_id: int, **values: Any) -> None:
+        """Change fields of a link."""
+        super().update_link(link_id, **values)
+        link = self._by_id.get(link_id)
+        if link is not None:
+            self._remember(dataclasses.replace(link, **values))
+
+    def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
+        """Add one occurrence to a link (written by `flush`)."""
+        count, last, _ = self._seen.get(link_id, (0, 0, now))
+        self._seen[link_id] = (count + 1, max(last, s.to_micros(at)), now)
+        link = self._by_id.get(link_id)
+        if link is not None:
+            self._remember(
+                dataclasses.replace(
+                    link,
+                    occurrences=link.occurrences + 1,
+                    last_seen_at=max(link.last_seen_at, at),
+                    updated_at=now,
+                )
+            )
+
+    def link(self, link_id: int) -> TicketLink | None:
+        """One link by id."""
+        known = self._by_id.get(link_id)
+        return known if known is not None else self._fresh(super().link(link_id))
+
+    def open_link_for_theme(self, *, fingerprint: str, theme: str) -> TicketLink | None:
+        """An open (or pending) link whose group shares the fingerprint or the theme."""
+        return self._fresh(super().open_link_for_theme(fingerprint=fingerprint, theme=theme))
+
+    # --- writing back ---------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the batch's counters, link occurrences and outcomes, in a few statements."""
+        c = self.connection
+        if self._added:
+            o = s.occurrences
+            upsert = _insert(c, o)
+            c.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["rule", "group_key", "bucket"],
+                    set_={"count": o.c.count + upsert.excluded.count},
+                ),
+                [
+                    {"rule": rule, "group_key": key, "bucket": bucket, "count": n}
+                    for (rule, key, bucket), n in sorted(self._added.items())
+                ],
+            )
+            self._added.clear()
+        if self._seen:
+            t = s.ticket_links
+            greatest = func.max if c.dialect.name == "sqlite" else func.greatest
+            c.execute(
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values(
+                    occurrences=t.c.occurrences + bindparam("b_n"),
+                    last_seen_at=greatest(t.c.last_seen_at, bindparam("b_last")),
+                    updated_at=bindparam("b_now", type_=s.UtcMicros()),
+                ),
+                [
+                    {"b_id": link_id, "b_n": n, "b_last": last, "b_now": now}
+                    for link_id, (n, last, now) in sorted(self._seen.items())
+                ],
+            )
+            self._seen.clear()
+        if self._outcomes:
+            t = s.signals
+            c.execute(
+                update(t)
+                .where(t.c.event_key == bindparam("k"))
+                .values(
+                    rules=bindparam("r", type_=t.c.rules.type),
+                    outcome=bindparam("o"),
+                    link_id=bindparam("l"),
+                ),
+                self._outcomes,
+            )
+            self._outcomes = []
+
+
+def _signal_row(key: str, signal: Signal, now: datetime) -> dict[str, Any]:
+    return {
+        "event_key": key,
+        "source": signal.source,
+        "kind": signal.kind.value,
+        "title": signal.title,
+        "service": signal.service,
+        "environment": signal.environment,
+        "severity": signal.severity.value,
+        "status": signal.status.value,
+        "fingerprint": signal.fingerprint,
+        "theme": mask_volatile(signal.title),
+        "external_id": signal.external_id,
+        "url": signal.url,
+        "labels": dict(signal.labels),
+        "occurred_at": signal.occurred_at,
+        "recorded_at": now,
+        "rules": [],
+        "outcome": "pending",
+        "link_id": None,
+    }
