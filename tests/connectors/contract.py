@@ -3,9 +3,9 @@
 `Spec` loads one description and checks, with jsonschema, that a request a connector
 sent is one the vendor documents: the method and path match an operation (path
 templates included), every query parameter is declared and valid, required parameters
-are present, and the JSON body validates against the operation's request schema.
-Responses for the tests are taken from the description's examples (or built from its
-schemas) and validated the same way, so a fake answer cannot drift from the real one.
+are present, the operation is not deprecated, and the JSON body validates against the
+operation's request schema. Responses for the tests are taken from the description's
+examples and validated the same way, so a fake answer cannot drift from the real one.
 
 OpenAPI 3.0 schemas are adapted to JSON Schema before validation: `nullable: true`
 admits null, and in requests a `readOnly` property is refused (the vendor ignores or
@@ -18,7 +18,8 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import httpx
 import jsonschema
 import referencing
 import referencing.jsonschema
+import respx
 
 VENDOR = Path(__file__).parents[2] / ".." / "shared" / "vendor"
 
@@ -111,6 +113,8 @@ class Spec:
     def check_request(self, request: httpx.Request) -> Operation:
         """Validate one request; raise `ContractError` naming what is wrong."""
         operation = self.operation(request.method, request.url.path)
+        if operation.definition.get("deprecated"):
+            raise ContractError(f"{self.name}: {operation} is deprecated; do not use it")
         parameters = self._parameters(operation)
         path_values = re.fullmatch(
             _template_regex(operation.template),
@@ -319,6 +323,35 @@ def _rebase(node: Any, uri: str) -> Any:
         key: (f"{uri}{value}" if key == "$ref" and value.startswith("#") else _rebase(value, uri))
         for key, value in node.items()
     }
+
+
+def record_sleeps(monkeypatch: Any) -> list[float]:
+    """Replace the HTTP layer's sleep with a recorder; return the list of waits it fills."""
+    from feedbackloop.connectors import _http
+
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(_http, "sleep", fake_sleep)
+    return waits
+
+
+@contextmanager
+def vendor(name: str, base_url: str) -> Iterator[respx.MockRouter]:
+    """A respx router for one vendor; on exit, every request it received is validated.
+
+    Args:
+        name: The description to validate against (a key of `SPECS`).
+        base_url: The vendor's address the routes are relative to.
+    """
+    spec = load(name)
+    with respx.mock(base_url=base_url, assert_all_called=False) as router:
+        yield router
+        requests = [call.request for call in router.calls]  # respx forgets them on exit
+    assert requests, f"the test sent nothing to {name}"
+    spec.check_requests(requests)
 
 
 @functools.cache
