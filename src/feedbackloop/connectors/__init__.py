@@ -62,8 +62,10 @@ class Source(Protocol):
     Required: `name`, `verify`, `parse`, `delivery_id`.
     """
 
-    name: str
-    """The source's name, as in `POST /webhooks/{name}`."""
+    @property
+    def name(self) -> str:
+        """The source's name, as in `POST /webhooks/{name}` (a class attribute will do)."""
+        ...
 
     def verify(self, headers: Headers, body: bytes) -> None:
         """Check the delivery's signature against the raw body.

@@ -47,6 +47,8 @@ class LocalTracker:
         store: the store to keep tickets in; by default the store of the loop the
             tracker is given to.
         project: the key prefix (`LOCAL` gives `LOCAL-1`).
+        separator: between prefix and number: `-` (Jira-like `OPS-1`), or `#` with a
+            repository as project for GitHub-like keys (`acme/postmortems#1`).
         name: the tracker's name in the loop.
         clock: returns the current time (for tests); UTC now by default.
     """
@@ -56,11 +58,13 @@ class LocalTracker:
         store: Store | None = None,
         *,
         project: str = "LOCAL",
+        separator: str = "-",
         name: str = "local",
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.name = name
         self.project = project
+        self.separator = separator
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -180,25 +184,26 @@ class LocalTracker:
                 )
             ):
                 counts.setdefault(ticket_id, []).append(body)
-        return [
-            _ticket(f"{self.project}-{row.id}", row, tuple(counts.get(row.id, ()))) for row in rows
-        ]
+        return [_ticket(self._key(row.id), row, tuple(counts.get(row.id, ()))) for row in rows]
 
     # --- helpers ------------------------------------------------------------------------
 
     def _ref(self, ticket_id: int, status: str) -> TicketRef:
         return TicketRef(
             tracker=self.name,
-            key=f"{self.project}-{ticket_id}",
-            url=f"local://{self.project}-{ticket_id}",
+            key=self._key(ticket_id),
+            url=f"local://{self._key(ticket_id)}",
             status=TicketStatus(status),
         )
 
+    def _key(self, ticket_id: int) -> str:
+        return f"{self.project}{self.separator}{ticket_id}"
+
     def _id(self, key: str) -> int:
-        prefix, _, number = key.rpartition("-")
+        prefix, _, number = key.rpartition(self.separator)
         if prefix != self.project or not number.isdigit():
             raise NotFoundError(
-                f"no local ticket {key!r}: keys look like {self.project}-1",
+                f"no local ticket {key!r}: keys look like {self._key(1)}",
                 status_code=404,
                 connector=self.name,
             )
