@@ -40,7 +40,7 @@ SPECS = {
     "datadog": "datadog/openapi/v1.openapi.yaml",
 }
 
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_EXAMPLE_KEYS = frozenset({"summary", "description", "value", "externalValue"})
 
 
 class ContractError(AssertionError):
@@ -213,7 +213,8 @@ class Spec:
         if "examples" in media:
             first = next(iter(media["examples"].values()))
             value = self._resolve(first)
-            value = self._resolve(value["value"]) if "value" in value else value
+            while isinstance(value, dict) and "value" in value and _is_example(value):
+                value = self._resolve(value["value"])  # Example objects may nest by $ref
         elif "example" in media:
             value = media["example"]
             value = json.loads(value) if isinstance(value, str) else value
@@ -279,6 +280,10 @@ class Spec:
         for part in pointer.strip("/").split("/"):
             node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
+
+
+def _is_example(node: dict[str, Any]) -> bool:
+    return {key for key in node if not key.startswith("x-")} <= _EXAMPLE_KEYS
 
 
 def _template_regex(template: str) -> str:
