@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import ColumnElement
 
 from feedbackloop._models import Incident, Signal
 from feedbackloop.errors import ConfigurationError, StoreError
@@ -414,6 +415,160 @@ class Store:
         with self.transaction() as tx:
             return [dict(row._mapping) for row in tx.connection.execute(query)]
 
+    # --- insights -------------------------------------------------------------------
+
+    def signal_effects(self, kind: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+        """Effects of `kind` planned for recorded signals: (event key, occurred_at, payload).
+
+        An effect planned for a signal has the key `<event key>:<rule>:<index>`.
+        """
+        with self.transaction() as tx:
+            effects = tx.connection.execute(
+                select(s.outbox.c.effect_key, s.outbox.c.payload).where(s.outbox.c.kind == kind)
+            ).all()
+            prefixes = {
+                effect_key: [effect_key[:i] for i, c in enumerate(effect_key) if c == ":"]
+                for effect_key, _ in effects
+            }
+            wanted = {prefix for found in prefixes.values() for prefix in found}
+            times: dict[str, datetime] = {}
+            candidates = sorted(wanted)
+            for start in range(0, len(candidates), 500):
+                chunk = candidates[start : start + 500]
+                times.update(
+                    tx.connection.execute(
+                        select(s.signals.c.event_key, s.signals.c.occurred_at).where(
+                            s.signals.c.event_key.in_(chunk)
+                        )
+                    ).tuples()
+                )
+        found = []
+        for effect_key, payload in effects:
+            for prefix in reversed(prefixes[effect_key]):
+                if prefix in times:
+                    found.append((prefix, times[prefix], dict(payload)))
+                    break
+        return found
+
+    def link_origins(self) -> dict[int, dict[str, Any]]:
+        """The first signal counted towards each link: its source, service and labels."""
+        t = s.signals
+        first = (
+            select(func.min(t.c.id)).where(t.c.link_id.is_not(None)).group_by(t.c.link_id)
+        ).scalar_subquery()
+        query = select(t.c.link_id, t.c.source, t.c.service, t.c.labels).where(t.c.id.in_(first))
+        with self.transaction() as tx:
+            return {
+                int(row.link_id): {
+                    "source": row.source,
+                    "service": row.service,
+                    "labels": dict(row.labels or {}),
+                }
+                for row in tx.connection.execute(query)
+            }
+
+    def signal_times(self, fingerprints: Sequence[str]) -> dict[str, list[datetime]]:
+        """When signals of each fingerprint occurred, oldest first."""
+        t = s.signals
+        found: dict[str, list[datetime]] = {}
+        unique = sorted(set(fingerprints))
+        with self.transaction() as tx:
+            for start in range(0, len(unique), 500):
+                query = (
+                    select(t.c.fingerprint, t.c.occurred_at)
+                    .where(t.c.fingerprint.in_(unique[start : start + 500]))
+                    .order_by(t.c.occurred_at)
+                )
+                for fingerprint, at in tx.connection.execute(query).tuples():
+                    found.setdefault(fingerprint, []).append(at)
+        return found
+
+    def signal_link(self, event_key: str) -> int | None:
+        """The ticket link a recorded signal counted towards, if any."""
+        with self.transaction() as tx:
+            found = tx.connection.execute(
+                select(s.signals.c.link_id).where(s.signals.c.event_key == event_key)
+            ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    # --- learnings and action items -------------------------------------------------
+
+    def save_learning(
+        self, data: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, at: datetime
+    ) -> tuple[int, bool]:
+        """Record a learning and its action items once; returns its id and whether it is new.
+
+        `data` is the learning as JSON; a learning with the same summary and data is
+        the same learning, so recording it again changes nothing. Each item in `items`
+        carries `title`, `owner`, `due` (ISO date or None), `status` and `data`.
+        """
+        learnings = s.learnings
+        with self.transaction() as tx:
+            for row in tx.connection.execute(
+                select(learnings.c.id, learnings.c.data).where(
+                    learnings.c.summary == data["summary"]
+                )
+            ):
+                if row.data == dict(data):
+                    return int(row.id), False
+            learning_id = int(
+                tx.connection.execute(
+                    insert(learnings)
+                    .values(summary=data["summary"], data=dict(data), recorded_at=at)
+                    .returning(learnings.c.id)
+                ).scalar_one()
+            )
+            for item in items:
+                closed = item["status"] == "closed"
+                tx.connection.execute(
+                    insert(s.action_items).values(
+                        learning_id=learning_id,
+                        title=item["title"],
+                        owner=item.get("owner"),
+                        due=item.get("due"),
+                        status=item["status"],
+                        data=dict(item["data"]),
+                        created_at=at,
+                        updated_at=at,
+                        closed_at=at if closed else None,
+                    )
+                )
+        return learning_id, True
+
+    def learning_rows(self) -> list[dict[str, Any]]:
+        """Recorded learnings, oldest first: id, summary, data and recorded_at."""
+        query = select(s.learnings).order_by(s.learnings.c.id)
+        with self.transaction() as tx:
+            return [dict(row._mapping) for row in tx.connection.execute(query)]
+
+    def action_item_rows(
+        self, *, learning_id: int | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Action items, oldest first, with their link's tracker, key, url and status."""
+        a, t = s.action_items, s.ticket_links
+        query = (
+            select(
+                a,
+                t.c.tracker.label("link_tracker"),
+                t.c.key.label("link_key"),
+                t.c.url.label("link_url"),
+                t.c.status.label("link_status"),
+            )
+            .select_from(a.outerjoin(t, a.c.link_id == t.c.id))
+            .order_by(a.c.id)
+        )
+        if learning_id is not None:
+            query = query.where(a.c.learning_id == learning_id)
+        if status is not None:
+            query = query.where(a.c.status == status)
+        with self.transaction() as tx:
+            return [dict(row._mapping) for row in tx.connection.execute(query)]
+
+    def update_action_item(self, item_id: int, **values: Any) -> None:
+        """Change fields of an action item."""
+        with self.transaction() as tx:
+            tx.update_action_item(item_id, **values)
+
 
 class StoreTransaction:
     """The steps the loop takes inside one transaction.
@@ -633,6 +788,23 @@ class StoreTransaction:
         )
         found = self.connection.execute(statement).scalar_one_or_none()
         return None if found is None else int(found)
+
+    # --- action items -------------------------------------------------------------------
+
+    def action_items_for_ticket(self, link_id: int | None) -> list[dict[str, Any]]:
+        """Action items linked to `link_id`, and those filed without the loop (no link)."""
+        a = s.action_items
+        condition: ColumnElement[bool] = a.c.link_id.is_(None)
+        if link_id is not None:
+            condition = or_(condition, a.c.link_id == link_id)
+        query = select(a).where(condition).order_by(a.c.id)
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def update_action_item(self, item_id: int, **values: Any) -> None:
+        """Change fields of an action item."""
+        self.connection.execute(
+            update(s.action_items).where(s.action_items.c.id == item_id).values(**values)
+        )
 
 
 def _delivery(row: Row[Any]) -> Delivery:
