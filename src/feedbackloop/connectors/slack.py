@@ -82,7 +82,7 @@ def to_mrkdwn(markdown: str) -> str:
         elif isinstance(block, BulletList):
             parts.append("\n".join(f"• {_inlines(item)}" for item in block.items))
         else:
-            parts.append(f"```\n{block.code}\n```")
+            parts.append(f"```\n{_escape(block.code)}\n```")
     return "\n\n".join(parts)
 
 
@@ -193,7 +193,8 @@ class SlackNotifier(HTTPConnector):
                 )
             await self._post_message({"channel": channel, **payload})
         elif self._webhook is not None:
-            await self.call("POST", self._webhook, json=payload)
+            with self.hinted():  # a webhook answers plain text: "ok"
+                await self.http.request("POST", self._webhook, json=payload)
 
     def payload(self, message: Message) -> dict[str, Any]:
         """The `text` and `blocks` that `send` posts for `message`."""

@@ -164,7 +164,7 @@ class PagerDutyEscalator(HTTPConnector):
         event["client"] = "feedbackloop"
         if message.url:
             event["client_url"] = message.url
-            event["links"] = [{"href": message.url, "text": "Open in feedbackloop's source"}]
+            event["links"] = [{"href": message.url, "text": "Open the signal"}]
         return event
 
 
