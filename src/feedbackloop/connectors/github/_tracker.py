@@ -143,7 +143,7 @@ class GitHubTracker(HTTPConnector):
         }
         with self.hinted():
             async with closing(
-                paginate_link(self.http, f"/repos/{repo}/issues", params=params)
+                paginate_link(self.http, f"{_repo_path(repo)}/issues", params=params)
             ) as issues:
                 async for issue in issues:
                     if isinstance(issue, dict) and "pull_request" not in issue:
@@ -174,7 +174,7 @@ class GitHubTracker(HTTPConnector):
             request["assignees"] = [assignees] if isinstance(assignees, str) else list(assignees)
         if draft.fields.get("milestone") is not None:
             request["milestone"] = draft.fields["milestone"]
-        issue = await self._write("POST", f"/repos/{repo}/issues", json=request)
+        issue = await self._write("POST", f"{_repo_path(repo)}/issues", json=request)
         return self._ref(repo, issue)
 
     async def comment(self, key: str, body: str) -> None:
@@ -251,10 +251,14 @@ def _parse_key(key: str) -> tuple[str, int]:
     return match["repo"], int(match["number"])
 
 
+def _repo_path(repo: str) -> str:
+    owner, name = repo.split("/")
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
 def _issue(key: str) -> str:
     repo, number = _parse_key(key)
-    owner, name = repo.split("/")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}/issues/{number}"
+    return f"{_repo_path(repo)}/issues/{number}"
 
 
 def _title(title: str) -> str:
