@@ -5,16 +5,18 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from feedbackloop import Severity, TicketRef
+from feedbackloop import FeedbackLoop, Severity, Signal, TicketRef
 from feedbackloop.connectors import TicketDraft, Tracker
 from feedbackloop.connectors.jira import JiraTracker, jira_label
 from feedbackloop.errors import AuthenticationError, ConfigurationError
+from feedbackloop.rules import F, OpenTicket, Rule, RuleSet
 from tests.connectors.contract import load, record_sleeps, vendor
 
 pytestmark = pytest.mark.anyio
@@ -440,3 +442,35 @@ class TestConfiguration:
         """A site given without https:// is a configuration error."""
         with pytest.raises(ConfigurationError, match=r"https://acme\.atlassian\.net"):
             tracker(url="acme.atlassian.net")
+
+
+class TestThroughTheLoop:
+    def test_a_rule_opens_a_jira_issue_that_the_loop_links(self) -> None:
+        """End to end: a signal matches OpenTicket("jira"), Jira gets a valid create call."""
+        received: list[httpx.Request] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            received.append(request)
+            return httpx.Response(201, json=created("OPS-1"))
+
+        rules = RuleSet(
+            Rule("errors", when=F.kind == "error", then=OpenTicket("jira", labels=["ops feedback"]))
+        )
+        jira_tracker = tracker(transport=httpx.MockTransport(handler))
+        signal = Signal(
+            source="sentry",
+            service="checkout",
+            title="timeout calling payments",
+            occurred_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        )
+
+        with FeedbackLoop(rules, trackers={"jira": jira_tracker}, store="sqlite://") as loop:
+            loop.ingest(signal)
+            links = loop.tickets()
+
+        assert [(link.key, link.status) for link in links] == [("OPS-1", "open")]
+        SPEC.check_requests(received)
+        fields = json.loads(received[0].content)["fields"]
+        assert fields["summary"] == "timeout calling payments"
+        assert fields["labels"][0] == "ops-feedback"
+        assert fields["labels"][1].startswith("fl-")
