@@ -113,6 +113,15 @@ def run(*, quick: bool = False) -> Scenario:
         _best(lambda: [json.loads(body) for body in bodies]) for _ in range(max(repeat, 3))
     )
     scenario.figure("json.loads", loads, "bodies/s", 1.0)
+    source = SentrySource(client_secret=SENTRY_SECRET)
+
+    def verify_and_parse() -> None:
+        for headers, body in deliveries:
+            source.verify(headers, body)
+            source.parse(headers, body)
+
+    read = count / min(_best(verify_and_parse) for _ in range(max(repeat, 3)))
+    scenario.figure("verify + parse only (no store)", read, "bodies/s", read / loads)
     with tempfile.TemporaryDirectory() as tmp:
         files = iter(range(1_000_000))
         stores: dict[str, Callable[[], str]] = {
