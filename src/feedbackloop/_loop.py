@@ -25,6 +25,7 @@ from feedbackloop._effects import EffectResult, EffectRunner
 from feedbackloop._lifecycle import plan_ticket
 from feedbackloop._models import (
     Incident,
+    Learning,
     Signal,
     SignalStatus,
     TicketChange,
@@ -42,6 +43,17 @@ from feedbackloop.connectors import (
 )
 from feedbackloop.errors import ConfigurationError, PayloadError
 from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.insights import DigestPost, Options, Report, read_report
+from feedbackloop.insights._digest import post_digest as _post_digest
+from feedbackloop.insights._digest import resolve_target
+from feedbackloop.learnings import (
+    RecordedLearning,
+    TrackedActionItem,
+    follow_ticket_change,
+    tracked_action_items,
+)
+from feedbackloop.learnings._tracking import nudge_action_items as _nudge_action_items
+from feedbackloop.learnings._tracking import record_learning as _record_learning
 from feedbackloop.logs import get_logger
 from feedbackloop.plugins import (
     action_for,
@@ -449,6 +461,100 @@ class AsyncFeedbackLoop:
             results.append(await self._runner.run(effect))
         return results
 
+    # --- learnings and insights -----------------------------------------------------------
+
+    async def record_learning(self, learning: Learning) -> RecordedLearning:
+        """Record a learning and route each open action item through the rules.
+
+        Each item becomes a signal of kind `action_item` from source `postmortem`, so
+        the team's rules decide where it lands; it then follows its ticket (closed
+        when the ticket closes). Recording the same learning twice changes nothing.
+        See `feedbackloop.learnings`.
+        """
+        return await _record_learning(self, learning)
+
+    def action_items(
+        self, *, status: Literal["open", "closed"] | None = None
+    ) -> list[TrackedActionItem]:
+        """Postmortem action items as tracked, oldest first."""
+        return tracked_action_items(self.store, status=status)
+
+    def insights(
+        self,
+        since: datetime | timedelta = timedelta(days=7),
+        until: datetime | None = None,
+        *,
+        service: str | None = None,
+        team: str | None = None,
+        source: str | None = None,
+        options: Options | None = None,
+    ) -> Report:
+        """The figures for `[since, until)` against the period before (see `feedbackloop.insights`).
+
+        Args:
+            since: The start, or how long the period lasts (a timedelta; 7 days by default).
+            until: The end (the loop's clock by default).
+            service: Only this service.
+            team: Only this team (the `team` label of signals and incidents).
+            source: Only this source (sentry, datadog, pagerduty…).
+            options: The knobs of the definitions (noise windows, stale items…).
+
+        Raises:
+            ValidationError: the period is empty or a bound has no time zone.
+        """
+        return read_report(
+            self.store,
+            since=since,
+            until=until or self.clock(),
+            service=service,
+            team=team,
+            source=source,
+            options=options,
+        )
+
+    async def post_digest(
+        self,
+        to: str | Notifier | Tracker,
+        *,
+        since: datetime | timedelta = timedelta(days=7),
+        until: datetime | None = None,
+        service: str | None = None,
+        team: str | None = None,
+        source: str | None = None,
+        title: str | None = None,
+        channel: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> DigestPost:
+        """Post the Markdown digest to a notifier (Slack) or as an issue in a tracker.
+
+        `to` is a notifier or tracker of this loop, by name or itself. Meant to be
+        called by the user's own scheduler; posting the same period twice as an issue
+        finds the first issue instead of opening another. `fields` are the tracker's
+        (GitHub `repo`, Jira `project`).
+
+        Raises:
+            ConfigurationError: `to` names no notifier or tracker of this loop.
+        """
+        target = resolve_target(to, self.notifiers, self.trackers)
+        report = self.insights(since, until, service=service, team=team, source=source)
+        return await _post_digest(report, target, title=title, channel=channel, fields=fields)
+
+    async def nudge_action_items(
+        self,
+        notify: Notify | str,
+        *,
+        stale_after: timedelta = timedelta(days=14),
+        at: datetime | None = None,
+    ) -> list[TrackedActionItem]:
+        """Nudge, through a notifier, every overdue or stale open action item.
+
+        At most one nudge per item and day; returns the items nudged.
+
+        Raises:
+            ConfigurationError: the notifier is not one of this loop's.
+        """
+        return await _nudge_action_items(self, notify, stale_after=stale_after, at=at)
+
     # --- the core -----------------------------------------------------------------------
 
     async def _ingest(self, event: Event, key: str) -> IngestOutcome:
@@ -655,6 +761,7 @@ class AsyncFeedbackLoop:
         effect_ids: list[int] = []
         with self.store.transaction() as tx:
             link = tx.link_for_ticket(change.tracker, change.key)
+            follow_ticket_change(tx, change, link)  # action items follow their tickets
             if link is None:
                 return IngestOutcome(key, change)
             if change.change is TicketChangeKind.CLOSED and link.status != "closed":
@@ -894,3 +1001,28 @@ class FeedbackLoop:
     def retry(self, letter_ids: Sequence[int] | None = None) -> list[EffectResult]:
         """Retry dead letters (all, or the given ones)."""
         return self._call(self._core.retry, letter_ids)
+
+    def record_learning(self, learning: Learning) -> RecordedLearning:
+        """Record a learning and route its action items (see `AsyncFeedbackLoop`)."""
+        return self._call(self._core.record_learning, learning)
+
+    def action_items(self, **filters: Any) -> list[TrackedActionItem]:
+        """Postmortem action items as tracked, oldest first."""
+        return self._core.action_items(**filters)
+
+    def insights(
+        self,
+        since: datetime | timedelta = timedelta(days=7),
+        until: datetime | None = None,
+        **filters: Any,
+    ) -> Report:
+        """The figures for a period (see `AsyncFeedbackLoop.insights`)."""
+        return self._core.insights(since, until, **filters)
+
+    def post_digest(self, to: str | Notifier | Tracker, **options: Any) -> DigestPost:
+        """Post the digest to a notifier or tracker (see `AsyncFeedbackLoop.post_digest`)."""
+        return self._call(lambda: self._core.post_digest(to, **options))
+
+    def nudge_action_items(self, notify: Notify | str, **options: Any) -> list[TrackedActionItem]:
+        """Nudge overdue and stale action items (see `AsyncFeedbackLoop`)."""
+        return self._call(lambda: self._core.nudge_action_items(notify, **options))
