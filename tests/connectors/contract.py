@@ -36,6 +36,7 @@ SPECS = {
     "jira": "jira/openapi/swagger-v3.v3.json",
     "github": "github/openapi/github-issues.openapi.json",
     "pagerduty-events": "pagerduty/openapi/events-v2.openapiv3.json",
+    "pagerduty": "pagerduty/openapi/rest.openapiv3.json",
     "sentry": "sentry/openapi/openapi-derefed.json",
     "datadog": "datadog/openapi/v1.openapi.yaml",
 }

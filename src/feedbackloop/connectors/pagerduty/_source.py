@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
@@ -98,6 +99,7 @@ class PagerDutySourceSettings(ConnectorSettings, connector="pagerduty"):
 
     webhook_secrets: SecretList = ()
     api_token: SecretStr | None = None
+    from_email: str | None = None
     api_url: str = "https://api.pagerduty.com"
 
 
@@ -165,12 +167,14 @@ class PagerDutySource(HmacWebhookSource):
         webhook_secrets: str | SecretStr | Iterable[str | SecretStr] | None = None,
         api_token: str | SecretStr | None = None,
         api_url: str = "https://api.pagerduty.com",
+        from_email: str | None = None,
         verify: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(secrets=_split(webhook_secrets), verify=verify)
         self._api_token = SecretStr(api_token) if isinstance(api_token, str) else api_token
         self.api_url = api_url.rstrip("/")
+        self.from_email = from_email
         self._transport = transport
         self._http: HTTPClient | None = None
 
@@ -236,6 +240,37 @@ class PagerDutySource(HmacWebhookSource):
         if resolved_at is not None:
             events.append(self._signal(data, incident, resolved_at, SignalStatus.RESOLVED, raw))
         return events
+
+    # --- two-way sync (OriginSync): a note on the incident when its ticket moves -----------
+
+    async def resolve_origin(self, external_id: str, *, note: str | None = None) -> None:
+        """Add a note to incident `external_id` saying its ticket closed.
+
+        The incident itself is left as it is: resolving is the responders' call.
+
+        Raises:
+            ConfigurationError: no API token or `From` e-mail is configured.
+            ConnectorError: PagerDuty refused or failed.
+        """
+        await self._add_note(external_id, note or "The follow-up ticket was closed.")
+
+    async def reopen_origin(self, external_id: str, *, note: str | None = None) -> None:
+        """Add a note to incident `external_id` saying its ticket was reopened."""
+        await self._add_note(external_id, note or "The follow-up ticket was reopened.")
+
+    async def _add_note(self, incident_id: str, content: str) -> None:
+        if self._api_token is None or not self.from_email:
+            raise ConfigurationError(
+                "pagerduty: notes on incidents need a REST API token and the e-mail of a "
+                "PagerDuty user to write as; set FEEDBACKLOOP_PAGERDUTY_API_TOKEN and "
+                "FEEDBACKLOOP_PAGERDUTY_FROM_EMAIL or pass api_token=... and from_email=..."
+            )
+        client = self._client(self._api_token)
+        await client.post(
+            f"/incidents/{quote(incident_id, safe='')}/notes",
+            json={"note": {"content": content}},
+            headers={"From": self.from_email},
+        )
 
     def _client(self, token: SecretStr) -> HTTPClient:
         if self._http is None:
