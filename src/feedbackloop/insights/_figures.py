@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from feedbackloop._lifecycle import WONT_FIX_RESOLUTIONS
 from feedbackloop.insights._records import (
     ActionItemRecord,
     History,
@@ -53,20 +54,7 @@ __all__ = [
 PROBLEM_KINDS = frozenset({"error", "alert", "incident", "support", "feedback"})
 """Signal kinds that report a problem (deploys and action items do not)."""
 
-WONT_FIX = frozenset(
-    {
-        "not_planned",
-        "not planned",
-        "won't do",
-        "won't fix",
-        "wont_fix",
-        "wontfix",
-        "duplicate",
-        "declined",
-        "cannot reproduce",
-        "invalid",
-    }
-)
+WONT_FIX = WONT_FIX_RESOLUTIONS
 """Resolutions that mean "we chose not to fix it": such a closure is no fix that failed."""
 
 
