@@ -15,8 +15,9 @@ runner = CliRunner()
 
 
 def backlog(output: str) -> str:
-    """The printed backlog and figures, without the timing line."""
-    return "\n".join(line for line in output.splitlines() if not re.search(r"\d+\.\ds", line))
+    """The printed backlog and figures, without the progress bar and the timing line."""
+    timed = re.compile(r"\d+\.\ds|\d:\d\d:\d\d")
+    return "\n".join(line for line in output.splitlines() if not timed.search(line))
 
 
 def test_the_demo_prints_the_backlog_and_the_noise_reduction(tmp_path: Path) -> None:
