@@ -73,10 +73,10 @@ from feedbackloop.rules import (
     Notify,
     OpenTicket,
     Outcome,
+    RuleMatch,
     RuleSet,
 )
 from feedbackloop.settings import env_prefix
-from feedbackloop.store._batch import BatchTransaction
 from feedbackloop.store import (
     DEFAULT_STORE_URL,
     DeadLetter,
@@ -85,6 +85,7 @@ from feedbackloop.store import (
     StoreTransaction,
     TicketLink,
 )
+from feedbackloop.store._batch import BatchTransaction
 
 __all__ = ["AsyncFeedbackLoop", "FeedbackLoop", "IngestOutcome"]
 
@@ -571,32 +572,11 @@ class AsyncFeedbackLoop:
         signal = enrich_signal(signal, pm=self.plugins)
         notify("signal_received", pm=self.plugins, event=signal)
         now = self.clock()
-        planned = _Planned()
         with self.store.transaction() as tx:
             # Recording first makes a concurrent duplicate wait here, then see the row.
             if not tx.record_signal(key, signal, rules=(), outcome="pending", now=now):
                 return IngestOutcome(key, signal, duplicate=True)
-            decision = self.rules.evaluate(signal, counts=tx)
-            for match in decision.matches:
-                if match.outcome is not Outcome.FIRED:
-                    continue
-                for index, action in enumerate(match.actions):
-                    self._plan(
-                        tx,
-                        action,
-                        match.rule,
-                        match.group_key,
-                        signal,
-                        f"{key}:{match.rule}:{index}",
-                        now,
-                        planned,
-                    )
-            tx.set_signal_outcome(
-                key,
-                rules=decision.rules,
-                outcome=_outcome_of(decision),
-                link_id=planned.link_ids[0] if planned.link_ids else None,
-            )
+            decision, planned = self._route(tx, key, signal, now)
         notify("decision_made", pm=self.plugins, signal=signal, decision=decision)
         self._recorded += 1
         if self._recorded % _PRUNE_EVERY == 0:
@@ -606,6 +586,32 @@ class AsyncFeedbackLoop:
         return IngestOutcome(
             key, signal, decision, tuple(results), self._touched(planned.link_ids, results)
         )
+
+    def _route(
+        self, tx: StoreTransaction, key: str, signal: Signal, now: datetime
+    ) -> tuple[Decision, _Planned]:
+        """Evaluate the rules for a recorded signal and plan what they decided."""
+        decision = self.rules.evaluate(signal, counts=tx)
+        planned = _Planned()
+        for match in decision.matches:
+            if match.outcome is Outcome.HELD:
+                # Below the threshold, but the problem already has a ticket: it counts.
+                link = tx.current_link(match.rule, match.group_key)
+                if link is not None and link.status in ("pending", "open"):
+                    tx.count_occurrence(link.id, at=signal.occurred_at, now=now)
+                    planned.link_ids.append(link.id)
+                continue
+            if match.outcome is not Outcome.FIRED:
+                continue
+            for index, action in enumerate(match.actions):
+                self._plan(tx, action, match, signal, f"{key}:{match.rule}:{index}", now, planned)
+        tx.set_signal_outcome(
+            key,
+            rules=decision.rules,
+            outcome=_outcome_of(decision),
+            link_id=planned.link_ids[0] if planned.link_ids else None,
+        )
+        return decision, planned
 
     async def _ingest_signals(self, pairs: Sequence[tuple[str, Signal]]) -> list[IngestOutcome]:
         """`_ingest_signal` for many signals in one `BatchTransaction`."""
@@ -624,29 +630,7 @@ class AsyncFeedbackLoop:
                     if not new:
                         routed.append(None)
                         continue
-                    decision = self.rules.evaluate(signal, counts=tx)
-                    planned = _Planned()
-                    for match in decision.matches:
-                        if match.outcome is not Outcome.FIRED:
-                            continue
-                        for index, action in enumerate(match.actions):
-                            self._plan(
-                                tx,
-                                action,
-                                match.rule,
-                                match.group_key,
-                                signal,
-                                f"{key}:{match.rule}:{index}",
-                                now,
-                                planned,
-                            )
-                    tx.set_signal_outcome(
-                        key,
-                        rules=decision.rules,
-                        outcome=_outcome_of(decision),
-                        link_id=planned.link_ids[0] if planned.link_ids else None,
-                    )
-                    routed.append((decision, planned))
+                    routed.append(self._route(tx, key, signal, now))
                 tx.flush()
         except OperationalError:
             # PostgreSQL: two batches locking links in opposite orders deadlock, and one
@@ -662,12 +646,9 @@ class AsyncFeedbackLoop:
             self.prune(signals[-1].occurred_at)
         effect_ids = [i for done in routed if done is not None for i in done[1].effect_ids]
         results = {result.effect_id: result for result in await self._run(effect_ids)}
-        links = {
-            link_id: self.store.link(link_id)
-            for done in routed
-            if done is not None
-            for link_id in done[1].link_ids
-        }
+        wanted = {i for done in routed if done is not None for i in done[1].link_ids}
+        with self.store.transaction() as reader:
+            links = {link_id: reader.link(link_id) for link_id in sorted(wanted)}
         outcomes = []
         for (key, _), signal, done in zip(pairs, signals, routed, strict=True):
             if done is None:
@@ -683,13 +664,13 @@ class AsyncFeedbackLoop:
         self,
         tx: StoreTransaction,
         action: Action,
-        rule: str,
-        group_key: str,
+        match: RuleMatch,
         signal: Signal,
         effect_key: str,
         now: datetime,
         planned: _Planned,
     ) -> None:
+        rule, group_key = match.rule, match.group_key
         effect_id: int | None = None
         if isinstance(action, OpenTicket):
             step = plan_ticket(
@@ -700,6 +681,7 @@ class AsyncFeedbackLoop:
                 signal=signal,
                 effect_key=effect_key,
                 now=now,
+                seen=match.count or 1,
             )
             if step is not None:
                 planned.link_ids.append(step.link_id)
@@ -970,9 +952,10 @@ class FeedbackLoop:
         """Enrich, record, route and act on one event (see `AsyncFeedbackLoop.ingest`)."""
         return self._call(self._core.ingest, event)
 
-    def ingest_many(self, events: Iterable[Event]) -> list[IngestOutcome]:
-        """Ingest events in order."""
-        return self._call(self._core.ingest_many, list(events))
+    def ingest_many(self, events: Iterable[Event], *, batch: int = 500) -> list[IngestOutcome]:
+        """Ingest events in order, many signals per transaction (see
+        `AsyncFeedbackLoop.ingest_many`)."""
+        return self._call(lambda: self._core.ingest_many(list(events), batch=batch))
 
     def handle_webhook(self, source: str, headers: Headers, body: bytes) -> list[IngestOutcome]:
         """Verify, parse, persist and process one webhook delivery."""
