@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
@@ -108,7 +108,12 @@ class EffectRunner:
         if self._on_failed is not None:
             self._on_failed(effect, exc, final)
         if not final:
-            self.store.release_effect(effect.id, now=self.clock(), error=error)
+            # A vendor that asked for a wait (Retry-After, beyond what the HTTP layer
+            # waits itself) gets it: the effect is not claimed again before then.
+            now = self.clock()
+            wait = exc.retry_after if isinstance(exc, RateLimitError) else None
+            retry_at = now + timedelta(seconds=wait) if wait else None
+            self.store.release_effect(effect.id, now=now, error=error, retry_at=retry_at)
             _log.warning("effect.retrying", kind=effect.kind, effect_id=effect.id, error=error)
             return EffectResult(effect.id, effect.kind, "retrying", error=error)
         status_code = exc.status_code if isinstance(exc, HTTPError) else None

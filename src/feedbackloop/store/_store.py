@@ -288,13 +288,18 @@ class Store:
                 .values(status="done", lease_until=None, updated_at=now, last_error=None)
             )
 
-    def release_effect(self, effect_id: int, *, now: datetime, error: str) -> None:
-        """Give an effect back to the queue after a failure worth retrying later."""
+    def release_effect(
+        self, effect_id: int, *, now: datetime, error: str, retry_at: datetime | None = None
+    ) -> None:
+        """Give an effect back to the queue after a failure worth retrying later.
+
+        With `retry_at` (the wait a vendor asked for), no worker claims it before then.
+        """
         with self.transaction() as tx:
             tx.connection.execute(
                 update(s.outbox)
                 .where(s.outbox.c.id == effect_id)
-                .values(lease_until=None, updated_at=now, last_error=error)
+                .values(lease_until=retry_at, updated_at=now, last_error=error)
             )
 
     def bury_effect(

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from feedbackloop._models import Severity, TicketRef, TicketStatus
 from feedbackloop.connectors import TicketDraft, TicketState
-from feedbackloop.connectors._http import HTTPClient, RetryPolicy
+from feedbackloop.connectors._http import DEFAULT_TIMEOUT, HTTPClient, RetryPolicy
 from feedbackloop.connectors._outbound import HTTPConnector, closing
 from feedbackloop.connectors._pagination import paginate_token
 from feedbackloop.connectors.jira._adf import markdown_to_adf, paragraph
@@ -108,6 +108,8 @@ class JiraTracker(HTTPConnector):
             field; by default no priority is sent (the project's default applies).
         name: The tracker's name in the loop.
         retry: How hard the HTTP layer tries.
+        timeout: Seconds (or an `httpx.Timeout`) each request may take; a create that
+            times out is reconciled by searching for its marker.
         transport: The httpx transport (tests pass a mock).
     """
 
@@ -132,6 +134,7 @@ class JiraTracker(HTTPConnector):
         priorities: Mapping[Severity | str, str] | None = None,
         name: str = "jira",
         retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not url.startswith(("https://", "http://")):
@@ -153,6 +156,7 @@ class JiraTracker(HTTPConnector):
             auth=(email, token),
             headers={"Accept": "application/json"},
             retry=retry,
+            timeout=timeout,
             transport=transport,
         )
 
