@@ -183,3 +183,22 @@ def test_correlation_links_a_related_signal_to_the_open_ticket(local: LocalTrack
         )
         assert len(local.tickets()) == 1
         assert loop.tickets()[0].occurrences == 2
+
+
+def test_a_threshold_ticket_counts_every_occurrence(local: LocalTracker) -> None:
+    """The ticket starts with the threshold's count, and later occurrences below it count."""
+    from feedbackloop.rules import Threshold
+
+    rule = Rule(
+        "bursts",
+        when=F.source == "sentry",
+        threshold=Threshold(3, timedelta(minutes=10)),
+        then=OpenTicket("local"),
+    )
+    with FeedbackLoop(RuleSet(rule), trackers={"local": local}, store="sqlite://") as loop:
+        for minutes in (0, 1, 2):  # the third reaches the threshold: a ticket with 3
+            loop.ingest(error(timedelta(minutes=minutes)))
+        assert [link.occurrences for link in loop.tickets()] == [3]
+        loop.ingest(error(timedelta(minutes=30)))  # alone in its window: held, still counted
+        assert [link.occurrences for link in loop.tickets()] == [4]
+        assert len(local.tickets()) == 1

@@ -74,8 +74,12 @@ def plan_ticket(
     signal: Signal,
     effect_key: str,
     now: datetime,
+    seen: int = 1,
 ) -> TicketStep | None:
     """Apply one `OpenTicket` to the group's link and queue the effect it needs.
+
+    `seen` is how many occurrences a new ticket starts with: the threshold's count when
+    the rule waited for several.
 
     Returns None when nothing was linked (a resolved signal for a group without a ticket).
     """
@@ -88,7 +92,7 @@ def plan_ticket(
     if link is None:
         if signal.status is SignalStatus.RESOLVED:
             return None
-        return _claim(tx, action, rule, group_key, signal, effect_key, now, generation=1)
+        return _claim(tx, action, rule, group_key, signal, effect_key, now, generation=1, seen=seen)
 
     tx.count_occurrence(link.id, at=at, now=now)
     if link.status in ("pending", "open"):
@@ -129,6 +133,7 @@ def plan_ticket(
         now,
         generation=link.generation + 1,
         previous=link,
+        seen=seen,
     )
     return TicketStep(step.link_id, "recreate", step.effect_id)
 
@@ -144,6 +149,7 @@ def _claim(
     *,
     generation: int,
     previous: TicketLink | None = None,
+    seen: int = 1,
 ) -> TicketStep:
     claimed = tx.claim_link(
         rule=rule,
@@ -160,7 +166,7 @@ def _claim(
         origin_external_id=signal.external_id,
         sync_origin=int(action.sync_origin),
         previous_id=None if previous is None else previous.id,
-        occurrences=1,
+        occurrences=seen,
         first_seen_at=signal.occurred_at,
         last_seen_at=signal.occurred_at,
         last_comment_at=signal.occurred_at,

@@ -445,7 +445,7 @@ class Store:
                         select(s.signals.c.event_key, s.signals.c.occurred_at).where(
                             s.signals.c.event_key.in_(chunk)
                         )
-                    ).tuples()
+                    ).all()
                 )
         found = []
         for effect_key, payload in effects:
@@ -484,7 +484,7 @@ class Store:
                     .where(t.c.fingerprint.in_(unique[start : start + 500]))
                     .order_by(t.c.occurred_at)
                 )
-                for fingerprint, at in tx.connection.execute(query).tuples():
+                for fingerprint, at in tx.connection.execute(query):
                     found.setdefault(fingerprint, []).append(at)
         return found
 
