@@ -21,6 +21,7 @@ from feedbackloop.connectors._http import RetryPolicy
 from feedbackloop.connectors.jira import JiraTracker
 from feedbackloop.rules import F, OpenTicket, Rule, RuleSet
 from feedbackloop.store import Effect
+from tests.reliability.canary import canary, captured_logs, forms, leaks
 from tests.reliability.fake_jira import FakeJira, serving
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -29,7 +30,8 @@ PER_GROUP = 4
 TIMEOUT = 0.25
 RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, max_wait=1.0)
 MAX_ATTEMPTS = 4
-SECRET_TOKEN = "SECRET-canary-7f3a-jira-api-token"
+SECRET_TOKEN = canary("jira-api-token")
+EMAIL = "ops@example.com"
 
 
 def signals() -> list[Signal]:
@@ -64,7 +66,7 @@ def tracker(url: str) -> JiraTracker:
     """The Jira tracker pointed at the fake, with short timeouts and fast retries."""
     return JiraTracker(
         url=url,
-        email="ops@example.com",
+        email=EMAIL,
         api_token=SECRET_TOKEN,
         project="OPS",
         retry=RETRY,
@@ -126,6 +128,9 @@ def test_faults_at_the_vendor_create_no_duplicate_and_lose_no_action(
                 rounds = await drain(loop)
                 await anyio.sleep(fake.delay)  # late applies land
                 effects = loop.store.effects()
+                texts.extend(f"{e.last_error} {e.payload}" for e in effects)
+                texts.extend(f"{d.error} {d.payload}" for d in loop.dead_letters())
+                texts.extend([repr(loop), *map(repr, loop.trackers.values())])
                 check_no_duplicates(fake, loop)
                 check_nothing_lost(effects, loop)
                 dead = len(loop.dead_letters())
@@ -165,7 +170,12 @@ def test_faults_at_the_vendor_create_no_duplicate_and_lose_no_action(
             duplicates=0,
         )
 
-    anyio.run(scenario)
+    texts: list[str] = []
+    with captured_logs() as logs:
+        anyio.run(scenario)
+    # The fault suite runs with a canary API token: no log, error or repr shows it.
+    assert leaks([*texts, *logs], forms(SECRET_TOKEN, user=EMAIL)) == []
+    figures.update(log_records=len(logs), leaks=0)
 
 
 def test_an_effect_rate_limited_for_long_waits_for_the_vendor_before_its_next_try() -> None:

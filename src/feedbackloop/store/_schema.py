@@ -6,6 +6,8 @@ between SQLite and PostgreSQL, and cheap to compare in window queries.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +29,7 @@ from sqlalchemy import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DeliveryHeaders",
     "UtcMicros",
     "action_items",
     "dead_letters",
@@ -74,6 +77,29 @@ class UtcMicros(TypeDecorator[datetime]):
         return None if value is None else from_micros(int(value))
 
 
+_CREDENTIAL_HEADER = re.compile(r"authorization|cookie|token|secret|api[-_]?key|password", re.I)
+
+
+class DeliveryHeaders(TypeDecorator[dict[str, str]]):
+    """A delivery's headers as JSON, without the credential headers.
+
+    A vendor that authenticates with a shared secret sends the secret itself (Datadog's
+    `X-Feedbackloop-Token`, basic auth): it is checked when the delivery arrives and
+    must never be stored. Signatures (HMACs of the body) and the headers parsing reads
+    are kept.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: Mapping[str, str] | None, dialect: Dialect
+    ) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {k: v for k, v in value.items() if not _CREDENTIAL_HEADER.search(k)}
+
+
 metadata = MetaData()
 
 meta = Table(
@@ -91,7 +117,7 @@ deliveries = Table(
     Column("source", String(64), nullable=False),
     Column("delivery_id", String(200), nullable=False),
     Column("received_at", UtcMicros, nullable=False),
-    Column("headers", JSON, nullable=False),
+    Column("headers", DeliveryHeaders, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),  # pending, done, failed
     Column("attempts", Integer, nullable=False, default=0),
