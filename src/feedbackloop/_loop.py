@@ -284,14 +284,26 @@ class AsyncFeedbackLoop:
             SignatureError: the signature is missing or wrong.
             PayloadError: the body cannot be read.
         """
-        found = self.source(source)
-        found.verify(headers, body)
-        events = found.parse(headers, body)
-        delivery_id = found.delivery_id(headers, body)
+        delivery_id, events = self.check_webhook(source, headers, body)
         inbox_id, new = self.store.put_delivery(
             source, delivery_id, dict(headers), body, now=self.clock()
         )
-        return Accepted(source, delivery_id, inbox_id, new, len(events))
+        return Accepted(source, delivery_id, inbox_id, new, events)
+
+    def check_webhook(self, source: str, headers: Headers, body: bytes) -> tuple[str, int]:
+        """Verify and read a delivery without storing it: its delivery id and event count.
+
+        Pure (no I/O): the webhook app runs it before persisting a batch of deliveries.
+
+        Raises:
+            ConfigurationError: unknown source.
+            SignatureError: the signature is missing or wrong.
+            PayloadError: the body cannot be read.
+        """
+        found = self.source(source)
+        found.verify(headers, body)
+        events = found.parse(headers, body)
+        return found.delivery_id(headers, body), len(events)
 
     async def handle_webhook(
         self, source: str, headers: Headers, body: bytes

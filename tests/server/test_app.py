@@ -349,7 +349,7 @@ def test_an_unexpected_error_is_a_500_without_details(
     def broken(*args: Any) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(loop, "accept_webhook", broken)
+    monkeypatch.setattr(loop, "check_webhook", broken)
 
     async def test() -> None:
         transport = httpx.ASGITransport(
@@ -359,5 +359,28 @@ def test_an_unexpected_error_is_a_500_without_details(
             answer = await post(http, delivery)
         assert answer.status_code == 500
         assert "secret internals" not in answer.text
+
+    run(test)
+
+
+def test_concurrent_deliveries_share_commits_and_each_gets_its_own_answer(
+    loop: AsyncFeedbackLoop,
+) -> None:
+    """Many requests at once (some redelivered) are persisted together, answered one by one."""
+    deliveries = [sentry_issue(n) for n in range(20)]
+
+    async def test() -> None:
+        answers: list[httpx.Response] = []
+        async with client(create_app(loop, worker=False)) as http:
+
+            async def send(d: Delivery) -> None:
+                answers.append(await post(http, d))
+
+            async with anyio.create_task_group() as group:
+                for d in deliveries + deliveries[:5]:
+                    group.start_soon(send, d)
+        assert {a.status_code for a in answers} == {202}
+        assert sum(a.json()["duplicate"] for a in answers) == 5
+        assert len(loop.store.deliveries()) == 20
 
     run(test)

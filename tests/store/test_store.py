@@ -216,3 +216,21 @@ class TestOpening:
         store = Store.__new__(Store)
         store.url = "postgresql://bob:hunter2@db/x"
         assert "hunter2" not in repr(store)
+
+
+class TestInboxBatches:
+    def test_a_batch_reports_new_and_known_deliveries_in_order(self, store: Store) -> None:
+        """One transaction for many deliveries; redeliveries, even within the batch, are not new."""
+        store.put_delivery("sentry", "d1", {}, b"1", now=NOW)
+        results = store.put_deliveries(
+            [
+                ("sentry", "d1", {}, b"1"),
+                ("sentry", "d2", {}, b"2"),
+                ("sentry", "d2", {}, b"2"),
+                ("github", "d1", {}, b"3"),
+            ],
+            now=NOW,
+        )
+        assert [new for _, new in results] == [False, True, False, True]
+        assert results[1][0] == results[2][0]
+        assert len(store.deliveries()) == 3

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from feedbackloop._loop import Accepted, AsyncFeedbackLoop, FeedbackLoop
+from feedbackloop._loop import AsyncFeedbackLoop, FeedbackLoop
 from feedbackloop.errors import (
     ConfigurationError,
     PayloadError,
@@ -24,6 +24,7 @@ from feedbackloop.errors import (
     ValidationError,
 )
 from feedbackloop.logs import get_logger
+from feedbackloop.server._inbox import InboxWriter
 from feedbackloop.server._metrics import AppMetrics
 from feedbackloop.server._worker import InboxWorker
 
@@ -106,6 +107,7 @@ def create_app(
         raise ConfigurationError("max_body_size, tick and batch must be positive")
     metrics = AppMetrics(core)
     inbox = InboxWorker(core, metrics, tick=tick, batch=batch)
+    writer = InboxWriter(core)
 
     async def receive(request: Request) -> Response:
         source: str = request.path_params["source"]
@@ -123,9 +125,8 @@ def create_app(
         started = time.perf_counter()
         headers = dict(request.headers)
         try:
-            accepted: Accepted = await anyio.to_thread.run_sync(
-                core.accept_webhook, source, headers, body
-            )
+            delivery_id, events = core.check_webhook(source, headers, body)
+            _, new = await writer.put(source, delivery_id, headers, body)
         except SignatureError as exc:
             metrics.deliveries.labels(source, "bad_signature").inc()
             _log.warning("webhook.bad_signature", source=source, error=str(exc))
@@ -139,15 +140,15 @@ def create_app(
             _log.error("webhook.store_unavailable", source=source, error=str(exc))
             return _error(503, "unavailable", "the store is unavailable; retry later")
         metrics.accept_seconds.observe(time.perf_counter() - started)
-        metrics.deliveries.labels(source, "accepted" if accepted.new else "duplicate").inc()
-        if accepted.new:
+        metrics.deliveries.labels(source, "accepted" if new else "duplicate").inc()
+        if new:
             inbox.wake()
         return JSONResponse(
             {
                 "accepted": True,
-                "duplicate": not accepted.new,
-                "delivery_id": accepted.delivery_id,
-                "events": accepted.events,
+                "duplicate": not new,
+                "delivery_id": delivery_id,
+                "events": events,
             },
             status_code=202,
         )

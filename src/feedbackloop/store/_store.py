@@ -164,30 +164,59 @@ class Store:
 
         A redelivery (same source and delivery id) changes nothing.
         """
+        [result] = self.put_deliveries([(source, delivery_id, headers, body)], now=now)
+        return result
+
+    def put_deliveries(
+        self,
+        deliveries: Sequence[tuple[str, str, Mapping[str, str], bytes]],
+        *,
+        now: datetime,
+    ) -> list[tuple[int, bool]]:
+        """Persist (source, delivery id, headers, body) deliveries in one transaction.
+
+        Returns each one's row id and whether it is new, in order. A redelivery (the same
+        source and delivery id, before or within the batch) changes nothing. One commit
+        for many deliveries is what lets the webhook app answer many vendors at once.
+        """
+        d = s.deliveries
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for source, delivery_id, headers, body in deliveries:
+            rows.setdefault(
+                (source, delivery_id),
+                {
+                    "source": source,
+                    "delivery_id": delivery_id,
+                    "received_at": now,
+                    "headers": dict(headers),
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                },
+            )
         with self.transaction() as tx:
             statement = (
-                _insert(tx.connection, s.deliveries)
-                .values(
-                    source=source,
-                    delivery_id=delivery_id,
-                    received_at=now,
-                    headers=dict(headers),
-                    body=body,
-                    status="pending",
-                    attempts=0,
-                )
+                _insert(tx.connection, d)
                 .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-                .returning(s.deliveries.c.id)
+                .returning(d.c.id, d.c.source, d.c.delivery_id)
             )
-            new_id = tx.connection.execute(statement).scalar_one_or_none()
-            if new_id is not None:
-                return int(new_id), True
-            existing = tx.connection.execute(
-                select(s.deliveries.c.id).where(
-                    s.deliveries.c.source == source, s.deliveries.c.delivery_id == delivery_id
+            fresh = {
+                (row.source, row.delivery_id): int(row.id)
+                for row in tx.connection.execute(statement, list(rows.values()))
+            }
+            known = dict(fresh)
+            missing = [key for key in rows if key not in known]
+            for source, delivery_id in missing:
+                known[source, delivery_id] = int(
+                    tx.connection.execute(
+                        select(d.c.id).where(d.c.source == source, d.c.delivery_id == delivery_id)
+                    ).scalar_one()
                 )
-            ).scalar_one()
-            return int(existing), False
+        results = []
+        for source, delivery_id, _, _ in deliveries:
+            key = (source, delivery_id)
+            results.append((known[key], fresh.pop(key, None) is not None))
+        return results
 
     def claim_deliveries(
         self, *, now: datetime, lease: timedelta, limit: int = 50
