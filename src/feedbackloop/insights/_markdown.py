@@ -39,6 +39,11 @@ def _was(delta: Delta, fmt: str) -> str:
     return f" (was {previous})"
 
 
+def _count(number: int, noun: str) -> str:
+    """`1 incident`, `2 incidents`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
@@ -68,7 +73,7 @@ def render_markdown(report: Report) -> str:
     )
     lines.append(
         f"- **Recurrence:** {format_ratio(f.recurrence.rate)} — {f.recurrence.recurring} of "
-        f"{f.recurrence.problems} ticketed problems came back after their ticket closed"
+        f"{_count(f.recurrence.problems, 'ticketed problem')} came back after their ticket closed"
         f"{_was(d['recurrence_rate'], 'ratio')}"
     )
     tickets = f.tickets
@@ -82,7 +87,8 @@ def render_markdown(report: Report) -> str:
             before = report.previous.services.get(service)
             was = f" (was {format_duration(before.median)})" if before else ""
             lines.append(
-                f"- **{service}:** {format_duration(now.median)} over {now.count} incidents{was}"
+                f"- **{service}:** {format_duration(now.median)} "
+                f"over {_count(now.count, 'incident')}{was}"
             )
     lines += ["", "## Top themes", ""]
     if not f.themes:
@@ -91,8 +97,8 @@ def render_markdown(report: Report) -> str:
         services = f" — {', '.join(theme.services)}" if theme.services else ""
         recurring = " — **recurring**" if theme.recurring else ""
         lines.append(
-            f"{index}. {_code(theme.theme)} — {theme.occurrences} signals, "
-            f"{theme.problems} problems{services}{recurring}"
+            f"{index}. {_code(theme.theme)} — {_count(theme.occurrences, 'signal')}, "
+            f"{_count(theme.problems, 'problem')}{services}{recurring}"
         )
     items = f.action_items
     lines += ["", "## Action items", ""]
