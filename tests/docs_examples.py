@@ -1,6 +1,6 @@
 """Read the code blocks of the documentation, so that tests/test_docs.py can run them.
 
-The Markdown conventions the docs follow (see docs/contributing-docs.md):
+The Markdown conventions the docs follow:
 
 - A ```python block runs. A page's blocks run in order in one namespace, so a later
   block may use what an earlier one defined. A block whose lines start with `>>>` is
