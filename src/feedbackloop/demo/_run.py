@@ -20,10 +20,11 @@ from feedbackloop.connectors.jira import JiraSource
 from feedbackloop.connectors.local import LocalTracker
 from feedbackloop.connectors.pagerduty import PagerDutySource
 from feedbackloop.connectors.sentry import SentrySource
-from feedbackloop.demo._scenario import START, Closure, week
+from feedbackloop.demo._scenario import START, Closure, Postmortem, week
 from feedbackloop.demo._vendor import SECRETS, Delivery, Vendors
 from feedbackloop.demo.rules import build_rules
 from feedbackloop.errors import FeedbackLoopError
+from feedbackloop.learnings import parse_postmortem
 from feedbackloop.server import create_app
 
 __all__ = ["DEFAULT_DB", "DemoSummary", "TicketRow", "build_demo_loop", "run_demo", "summarize"]
@@ -229,6 +230,14 @@ async def run_demo(
         async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
             for done, step in enumerate(steps, start=1):
                 clock.now = step.at
+                if isinstance(step, Postmortem):
+                    learning = parse_postmortem(
+                        step.markdown, incident_ids=(step.incident,), recorded_at=step.at
+                    )
+                    await loop.record_learning(learning)
+                    if progress is not None:
+                        progress(done, len(steps), "Postmortem recorded: action items routed")
+                    continue
                 delivery = _closure(loop, vendors, step) if isinstance(step, Closure) else step
                 if delivery is not None:
                     answer = await client.post(

@@ -11,6 +11,8 @@ What happens, whatever the seed (the seed moves times, counts and ids):
 - PagerDuty: a P1 checkout outage (postmortem issue), a P3 search degradation; one
   delivery is sent twice, as vendors do.
 - Jira and GitHub: developers close tickets the loop opened (one as Won't Do).
+- The checkout outage's postmortem is written on Friday; its action items are routed
+  into Jira by the rules, and the team closes two of the three before the week ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from feedbackloop.demo._vendor import Delivery, Vendors
 
-__all__ = ["START", "Closure", "Step", "week"]
+__all__ = ["START", "Closure", "Postmortem", "Step", "week"]
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 """The simulated week starts on Monday 2 March 2026, 00:00 UTC."""
@@ -40,7 +42,33 @@ class Closure:
     resolution: str = "Done"
 
 
-Step = Delivery | Closure
+@dataclass(frozen=True)
+class Postmortem:
+    """The team records a postmortem (Markdown) for an incident."""
+
+    incident: str
+    markdown: str
+    at: datetime
+
+
+Step = Delivery | Closure | Postmortem
+
+_CHECKOUT_POSTMORTEM = """\
+# Postmortem: checkout outage
+
+## Summary
+Payments failed for 40 minutes: the payment gateway client had no timeout budget and
+retried into a saturated connection pool.
+
+## Contributing factors
+- No timeout budget on gateway calls
+- Retries without jitter
+
+## Action items
+- [ ] Add a timeout budget to the gateway client (owner: @dana, due: 2026-03-13)
+- [ ] Jittered backoff for gateway retries (owner: @li, due: 2026-03-13)
+- [ ] Alert on connection-pool saturation (owner: @sam, due: 2026-03-20)
+"""
 
 
 def _issue(number: int, project: str, title: str, **more: Any) -> dict[str, Any]:
@@ -227,6 +255,10 @@ def _pagerduty(week: _Week) -> None:
             )
         )
     week.steps.append(Closure("github", "pagerduty:Q1CHKOUT7", week.at(4.1, 120)))
+    week.steps.append(Postmortem("Q1CHKOUT7", _CHECKOUT_POSTMORTEM, week.at(4.2, 60)))
+    # Action items are numbered in the order the store records them (a fresh demo db).
+    week.steps.append(Closure("jira", "action-item:1", week.at(5.4, 120)))
+    week.steps.append(Closure("jira", "action-item:2", week.at(6.1, 120)))
 
 
 def week(seed: int) -> list[Step]:

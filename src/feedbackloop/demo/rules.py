@@ -2,7 +2,7 @@
 
 Read it as an example: noise is dropped on purpose (staging, low severity), errors and
 monitors open a ticket only once they recur (a threshold), and a critical PagerDuty
-incident always gets a postmortem issue.
+incident always gets a postmortem issue, whose action items land in Jira.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def build_rules() -> RuleSet:
                 title="Postmortem: {title}",
                 labels=["postmortem"],
             ),
+        ),
+        Rule(
+            "postmortem-action-items-to-jira",
+            when=F.kind == "action_item",
+            then=OpenTicket("jira", project="OPS", labels=["action-item"]),
         ),
         Rule(
             "critical-monitors-to-jira",
