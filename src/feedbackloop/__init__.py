@@ -5,6 +5,8 @@ to Jira and GitHub Issues; one living ticket is kept per problem; and the histor
 MTTA, MTTR, recurrence, noise and the wins.
 """
 
+from feedbackloop._exports import publish
+from feedbackloop._loop import AsyncFeedbackLoop, FeedbackLoop, IngestOutcome
 from feedbackloop._models import (
     ActionItem,
     ActionItemStatus,
@@ -21,7 +23,6 @@ from feedbackloop._models import (
     TicketStatus,
     TimelineEntry,
 )
-from feedbackloop._loop import AsyncFeedbackLoop, FeedbackLoop, IngestOutcome
 from feedbackloop._version import __version__
 from feedbackloop.errors import FeedbackLoopError
 from feedbackloop.hookspecs import hookimpl
@@ -49,9 +50,4 @@ __all__ = [
     "hookimpl",
 ]
 
-# Public names say where users import them from, in reprs and in the docs.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "feedbackloop"
-del _name, _obj
+publish(globals())

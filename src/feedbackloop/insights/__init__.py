@@ -15,6 +15,7 @@ read from the store by `read_report`; every definition is in the function docstr
 and in the insights guide.
 """
 
+from feedbackloop._exports import publish
 from feedbackloop.insights._digest import DigestPost, post_digest
 from feedbackloop.insights._figures import (
     PROBLEM_KINDS,
@@ -98,8 +99,4 @@ __all__ = [
     "wins",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "feedbackloop.insights"
-del _name, _obj
+publish(globals())

@@ -12,6 +12,7 @@ loop.nudge_action_items("slack")
 ```
 """
 
+from feedbackloop._exports import publish
 from feedbackloop.learnings._postmortem import parse_action_items, parse_postmortem
 from feedbackloop.learnings._tracking import (
     POSTMORTEM_SOURCE,
@@ -33,8 +34,4 @@ __all__ = [
     "tracked_action_items",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "feedbackloop.learnings"
-del _name, _obj
+publish(globals())

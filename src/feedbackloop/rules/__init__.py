@@ -21,6 +21,7 @@ Evaluation is pure: it does no I/O, reads and records window counts through the
 `WindowCounts` protocol, and returns a `Decision` whose actions the loop carries out.
 """
 
+from feedbackloop._exports import publish
 from feedbackloop.rules._actions import (
     Action,
     Comment,
@@ -76,9 +77,4 @@ __all__ = [
     "render",
 ]
 
-# Public names say where users import them from, in reprs and in the docs.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "feedbackloop.rules"
-del _name, _obj
+publish(globals())

@@ -13,6 +13,7 @@ The pytest plugin (installed with feedbackloop) adds the `signal_factory`,
 `window_counts` and `active_signals` fixtures.
 """
 
+from feedbackloop._exports import publish
 from feedbackloop.testing._assertions import (
     assert_dropped,
     assert_not_routed,
@@ -31,8 +32,4 @@ __all__ = [
     "target_of",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "feedbackloop.testing"
-del _name, _obj
+publish(globals())
