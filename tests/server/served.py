@@ -1,7 +1,8 @@
 """The loop the uvicorn tests serve: `tests.server.served:loop`, configured by environment.
 
 FEEDBACKLOOP_TEST_DB: the SQLite file. FEEDBACKLOOP_TEST_HANG=1: creating a ticket
-hangs forever (a worker stuck mid-work when the server is killed).
+hangs forever (a worker stuck mid-work when the server is killed). FEEDBACKLOOP_TEST_SLOW=1:
+creating a ticket takes half a second (work in flight when the server is asked to stop).
 """
 
 from __future__ import annotations
@@ -27,7 +28,19 @@ class HangingTracker(LocalTracker):
         raise AssertionError("unreachable")
 
 
-tracker_type = HangingTracker if os.environ.get("FEEDBACKLOOP_TEST_HANG") == "1" else LocalTracker
+class SlowTracker(LocalTracker):
+    """A local tracker that takes half a second to create a ticket."""
+
+    async def create(self, draft: TicketDraft) -> TicketRef:
+        await anyio.sleep(0.5)
+        return await super().create(draft)
+
+
+tracker_type: type[LocalTracker] = LocalTracker
+if os.environ.get("FEEDBACKLOOP_TEST_HANG") == "1":
+    tracker_type = HangingTracker
+elif os.environ.get("FEEDBACKLOOP_TEST_SLOW") == "1":
+    tracker_type = SlowTracker
 
 loop = AsyncFeedbackLoop(
     RuleSet(Rule("errors", when=F.kind == "error", then=OpenTicket("jira"))),

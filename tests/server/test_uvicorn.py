@@ -30,7 +30,7 @@ def free_port() -> int:
 class Server:
     """`feedbackloop serve --app tests.server.served:loop` in a child process."""
 
-    def __init__(self, db: Path, *, hang: bool = False) -> None:
+    def __init__(self, db: Path, *, hang: bool = False, slow: bool = False) -> None:
         self.port = free_port()
         self.log = db.with_suffix(f".{self.port}.log")
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,6 +38,7 @@ class Server:
             **os.environ,
             "FEEDBACKLOOP_TEST_DB": str(db),
             "FEEDBACKLOOP_TEST_HANG": "1" if hang else "0",
+            "FEEDBACKLOOP_TEST_SLOW": "1" if slow else "0",
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -156,5 +157,38 @@ def test_deliveries_accepted_before_a_sigkill_are_processed_after_restart(tmp_pa
         assert len(store.links(status="open")) == 3
         assert {d.status for d in store.deliveries()} == {"done"}
         assert len(LocalTracker(store, project="OPS").tickets()) == 3
+    finally:
+        store.close()
+
+
+def test_a_graceful_shutdown_finishes_the_work_in_flight(tmp_path: Path) -> None:
+    """SIGTERM mid-work: the claimed work finishes; the rest waits, durable, for the next start."""
+    db = tmp_path / "graceful.db"
+    server = Server(db, slow=True)
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            for number in (1, 2, 3):
+                d = sentry_issue(number)
+                assert http.post("/webhooks/sentry", content=d.body, headers=d.headers).is_success
+        time.sleep(0.2)  # the worker is creating the first ticket (it takes half a second)
+    finally:
+        server.stop()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert server.process.returncode in (0, -signal.SIGTERM)
+    store = Store(f"sqlite:///{db}")
+    try:
+        statuses = [d.status for d in store.deliveries()]
+        assert statuses[0] == "done"
+        assert set(statuses) <= {"done", "pending"}
+        assert len(store.links(status="open")) == statuses.count("done")
+        restarted = Server(db)
+        try:
+            deadline = time.monotonic() + 20
+            while len(store.links(status="open")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            restarted.stop()
+        assert {d.status for d in store.deliveries()} == {"done"}
+        assert len(store.links(status="open")) == 3
     finally:
         store.close()
