@@ -202,3 +202,59 @@ def test_a_threshold_ticket_counts_every_occurrence(local: LocalTracker) -> None
         loop.ingest(error(timedelta(minutes=30)))  # alone in its window: held, still counted
         assert [link.occurrences for link in loop.tickets()] == [4]
         assert len(local.tickets()) == 1
+
+
+def test_a_regression_reopen_keeps_the_closure_before_it(loop: FeedbackLoop) -> None:
+    """Close, regress, close again: two closures, the first reopened by the regression."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    close(loop, link.key, HOUR, "fixed")
+    loop.ingest(error(3 * HOUR))
+    close(loop, link.key, 5 * HOUR, "done")
+    first, second = loop.store.closures(link_id=link.id)
+    assert (first.closed_at, first.resolution, first.reopened_at, first.reopen_cause) == (
+        T0 + HOUR,
+        "fixed",
+        T0 + 3 * HOUR,
+        "regression",
+    )
+    assert (second.closed_at, second.resolution, second.reopened_at) == (
+        T0 + 5 * HOUR,
+        "done",
+        None,
+    )
+
+
+def test_a_ticket_reopened_in_the_tracker_marks_its_closure(loop: FeedbackLoop) -> None:
+    """An inbound reopen sets reopened_at on the closure, caused by the ticket."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    close(loop, link.key, HOUR)
+    loop.ingest(
+        TicketChange(tracker="local", key=link.key, change="reopened", occurred_at=T0 + 2 * HOUR)
+    )
+    [closure] = loop.store.closures()
+    assert (closure.reopened_at, closure.reopen_cause) == (T0 + 2 * HOUR, "ticket")
+
+
+def test_a_repeated_close_records_one_closure(loop: FeedbackLoop) -> None:
+    """A second 'closed' change for a closed ticket adds no closure."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    close(loop, link.key, HOUR)
+    close(loop, link.key, 2 * HOUR)
+    assert [c.closed_at for c in loop.store.closures()] == [T0 + HOUR]
+
+
+def test_a_regression_in_a_batch_marks_the_closure_reopened(loop: FeedbackLoop) -> None:
+    """ingest_many reopens through its batch transaction and records the reopening."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    close(loop, link.key, HOUR)
+    loop.ingest_many([error(2 * HOUR), error(3 * HOUR)])
+    [closure] = loop.store.closures()
+    assert (closure.reopened_at, closure.reopen_cause) == (T0 + 2 * HOUR, "regression")

@@ -121,6 +121,7 @@ def plan_ticket(
             last_comment_at=at,
             updated_at=now,
         )
+        tx.record_reopening(link.id, at=at, cause="regression")
         effect = tx.add_effect(effect_key, "reopen", {"link_id": link.id}, now=now)
         return TicketStep(link.id, "reopen", effect)
     step = _claim(

@@ -766,11 +766,15 @@ class AsyncFeedbackLoop:
                     closed_at=change.occurred_at,
                     updated_at=now,
                 )
+                tx.record_closure(
+                    link.id, closed_at=change.occurred_at, resolution=change.resolution
+                )
                 sync = "resolve_origin"
             elif change.change is TicketChangeKind.REOPENED and link.status == "closed":
                 tx.update_link(
                     link.id, status="open", resolution=None, closed_at=None, updated_at=now
                 )
+                tx.record_reopening(link.id, at=change.occurred_at, cause="ticket")
                 sync = "reopen_origin"
             else:
                 tx.update_link(link.id, updated_at=now)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from feedbackloop.errors import SchemaVersionError
 from feedbackloop.store import SCHEMA_VERSION, Store
 from feedbackloop.store import _migrations as migrations
+from feedbackloop.store import _schema as schema
 from feedbackloop.store._store import _engine_for
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -45,6 +46,61 @@ def test_upgrading_keeps_rows_written_before(tmp_path: object) -> None:
     engine.dispose()
     store = Store(url)
     assert [(d.source, d.delivery_id) for d in store.deliveries()] == [("github", "g1")]
+    store.close()
+
+
+def test_a_version_3_database_keeps_its_closed_links_as_closures(store_url: str) -> None:
+    """Upgrading to version 4 records the current closure of every closed link, only those."""
+    if store_url == "sqlite://":
+        pytest.skip("an in-memory database does not outlive its engine")
+    engine = _engine_for(store_url)
+    migrations.upgrade(engine, target=3)
+    base = {
+        "rule": "r",
+        "tracker": "local",
+        "fingerprint": "abc",
+        "theme": "boom",
+        "title": "boom",
+        "fields": {},
+        "first_seen_at": NOW,
+        "last_seen_at": NOW,
+        "updated_at": NOW,
+    }
+    with engine.begin() as connection:
+        assert not inspect(connection).has_table("ticket_closures")
+        connection.execute(
+            insert(schema.ticket_links),
+            [
+                base
+                | {
+                    "group_key": "closed",
+                    "generation": 1,
+                    "marker": "m-1",
+                    "status": "closed",
+                    "resolution": "fixed",
+                    "closed_at": NOW + timedelta(hours=2),
+                },
+                base
+                | {
+                    "group_key": "open",
+                    "generation": 1,
+                    "marker": "m-2",
+                    "status": "open",
+                    "resolution": None,
+                    "closed_at": None,
+                },
+            ],
+        )
+    engine.dispose()
+    store = Store(store_url)
+    [closed] = store.links(status="closed")
+    [closure] = store.closures()
+    assert (closure.link_id, closure.closed_at, closure.resolution, closure.reopened_at) == (
+        closed.id,
+        NOW + timedelta(hours=2),
+        "fixed",
+        None,
+    )
     store.close()
 
 

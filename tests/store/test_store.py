@@ -10,6 +10,7 @@ import pytest
 from feedbackloop import Incident, Signal
 from feedbackloop.errors import ConfigurationError
 from feedbackloop.store import Store
+from feedbackloop.store._batch import BatchTransaction
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -167,6 +168,78 @@ class TestLinks:
         found = store.link_for_ticket("local", "OPS-1")
         assert found is not None
         assert found.ref() is not None
+
+
+class TestClosures:
+    def test_every_closure_of_a_link_is_kept(self, store: Store) -> None:
+        """Closing, reopening and closing again leaves two closures, oldest first."""
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            assert link is not None
+            tx.record_closure(link.id, closed_at=NOW, resolution="fixed")
+            tx.record_reopening(link.id, at=NOW + timedelta(hours=1), cause="regression")
+            tx.record_closure(link.id, closed_at=NOW + timedelta(hours=2), resolution="done")
+        first, second = store.closures()
+        assert (first.closed_at, first.resolution, first.reopened_at, first.reopen_cause) == (
+            NOW,
+            "fixed",
+            NOW + timedelta(hours=1),
+            "regression",
+        )
+        assert (second.closed_at, second.resolution, second.reopened_at) == (
+            NOW + timedelta(hours=2),
+            "done",
+            None,
+        )
+
+    def test_a_reopening_marks_only_the_newest_open_closure(self, store: Store) -> None:
+        """A second reopening leaves the closure reopened before as it was."""
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            assert link is not None
+            tx.record_closure(link.id, closed_at=NOW, resolution=None)
+            tx.record_reopening(link.id, at=NOW + timedelta(hours=1), cause="ticket")
+            tx.record_closure(link.id, closed_at=NOW + timedelta(hours=2), resolution=None)
+            tx.record_reopening(link.id, at=NOW + timedelta(hours=3), cause="regression")
+        assert [(c.reopened_at, c.reopen_cause) for c in store.closures(link_id=link.id)] == [
+            (NOW + timedelta(hours=1), "ticket"),
+            (NOW + timedelta(hours=3), "regression"),
+        ]
+
+    def test_reopening_a_link_without_a_closure_changes_nothing(self, store: Store) -> None:
+        """A link closed before closures were recorded has none to mark, and no error."""
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            other = tx.claim_link(**link_values(generation=2, marker="m-2"))
+            assert link is not None
+            assert other is not None
+            tx.record_closure(other.id, closed_at=NOW, resolution=None)
+            tx.record_reopening(link.id, at=NOW, cause="ticket")
+        [closure] = store.closures()
+        assert (closure.link_id, closure.reopened_at) == (other.id, None)
+
+    def test_closures_can_be_read_for_one_link(self, store: Store) -> None:
+        """`closures(link_id=...)` leaves out the other links' closures."""
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            other = tx.claim_link(**link_values(generation=2, marker="m-2"))
+            assert link is not None
+            assert other is not None
+            tx.record_closure(link.id, closed_at=NOW, resolution=None)
+            tx.record_closure(other.id, closed_at=NOW, resolution=None)
+        assert [c.link_id for c in store.closures(link_id=other.id)] == [other.id]
+
+    def test_a_batch_transaction_records_closures_too(self, store: Store) -> None:
+        """Closures are written at once through a batch, next to its cached links."""
+        with store.transaction() as plain:
+            batch = BatchTransaction(plain.connection)
+            link = batch.claim_link(**link_values())
+            assert link is not None
+            batch.record_closure(link.id, closed_at=NOW, resolution="fixed")
+            batch.record_reopening(link.id, at=NOW + timedelta(hours=1), cause="regression")
+            batch.flush()
+        [closure] = store.closures()
+        assert (closure.resolution, closure.reopen_cause) == ("fixed", "regression")
 
 
 class TestOutbox:

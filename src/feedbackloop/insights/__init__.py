@@ -44,6 +44,7 @@ from feedbackloop.insights._figures import (
 from feedbackloop.insights._markdown import title_of
 from feedbackloop.insights._records import (
     ActionItemRecord,
+    Closure,
     History,
     IncidentRecord,
     Period,
@@ -59,6 +60,7 @@ __all__ = [
     "PROBLEM_KINDS",
     "ActionItemFigures",
     "ActionItemRecord",
+    "Closure",
     "Delta",
     "DigestPost",
     "Distribution",

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from feedbackloop._lifecycle import WONT_FIX_RESOLUTIONS
 from feedbackloop.insights._records import (
     ActionItemRecord,
+    Closure,
     History,
     IncidentRecord,
     Period,
@@ -188,13 +189,32 @@ def _problem_signals(history: History, period: Period, scope: Scope) -> list[Sig
     ]
 
 
+def _closures(history: History) -> dict[int, list[Closure]]:
+    """Each ticket's closures, oldest first.
+
+    The recorded closures (`History.closures`) of a ticket; for a ticket with none
+    recorded, its current closure (`closed_at`, `resolution`) if it is closed.
+    """
+    found: dict[int, list[Closure]] = {}
+    for closure in history.closures:
+        found.setdefault(closure.ticket_id, []).append(closure)
+    for ticket in history.tickets:
+        if ticket.id not in found and ticket.closed_at is not None:
+            found[ticket.id] = [Closure(ticket.id, ticket.closed_at, ticket.resolution)]
+    for closures in found.values():
+        closures.sort(key=lambda c: (c.closed_at, c.resolution or ""))
+    return found
+
+
 def _first_fixes(history: History) -> tuple[dict[str, datetime], dict[str, datetime]]:
     """The earliest fix (a closure not as won't-fix) per fingerprint and per theme."""
     by_id = {t.id: t for t in history.tickets}
     fixes: list[tuple[TicketRecord, datetime]] = [
-        (t, t.closed_at)
-        for t in history.tickets
-        if t.closed_at is not None and (t.resolution or "").strip().lower() not in WONT_FIX
+        (by_id[ticket_id], c.closed_at)
+        for ticket_id, closures in _closures(history).items()
+        if ticket_id in by_id
+        for c in closures
+        if (c.resolution or "").strip().lower() not in WONT_FIX
     ]
     # A reopening proves a closure happened before the signal that reopened it.
     fixes += [(by_id[r.ticket_id], r.at) for r in history.reopenings if r.ticket_id in by_id]
@@ -213,9 +233,10 @@ def recurrence(history: History, period: Period, scope: Scope) -> Recurrence:
     (error, alert, incident, support, feedback) in the period. It is *ticketed* when
     one of those signals counted towards a ticket, or a ticket of the loop shares its
     fingerprint or its theme (its masked title). It *recurred* when one of its signals
-    in the period occurred at or after the closure of a ticket sharing its fingerprint
-    or theme; closures as won't-fix or duplicate do not count, and a reopening counts
-    as a closure just before the signal that reopened the ticket. A problem whose
+    in the period occurred at or after any closure (see `Closure`: a reopened ticket's
+    earlier closures too) of a ticket sharing its fingerprint or theme; closures as
+    won't-fix or duplicate do not count, and a `Reopening` counts as a closure just
+    before the signal that reopened the ticket. A problem whose
     fingerprint and theme were never closed is never counted. The rate is recurring
     over ticketed problems, None without ticketed problems.
     """
@@ -378,21 +399,30 @@ class TicketFigures:
 def ticket_figures(history: History, period: Period, scope: Scope) -> TicketFigures:
     """Tickets the loop opened (first signal in the period) and closed (closed in it).
 
-    `time_to_close` is, over the tickets closed in the period, the time from the
-    problem's first signal (`first_signal_at`, else `opened_at`) to the closure.
-    Tickets reserved but never created are left out.
+    `closed` counts the tickets with a closure in the period (a ticket closed, reopened
+    and closed again in it counts once). `time_to_close` is, over the tickets whose
+    *first* closure falls in the period, the time from the problem's first signal
+    (`first_signal_at`, else `opened_at`) to that first closure: a regression that
+    reopens a ticket does not stretch the time it took to close it, and no ticket is
+    timed in two periods. Tickets reserved but never created are left out.
     """
     tickets = [
         t for t in history.tickets if t.created and scope.admits(t.service, t.team, t.source)
     ]
-    closed = [t for t in tickets if period.contains(t.closed_at)]
+    closures = _closures(history)
+    closed = [
+        t for t in tickets if any(period.contains(c.closed_at) for c in closures.get(t.id, ()))
+    ]
+    first_closed = [
+        (t, closures[t.id][0].closed_at)
+        for t in tickets
+        if t.id in closures and period.contains(closures[t.id][0].closed_at)
+    ]
     return TicketFigures(
         opened=sum(period.contains(t.opened_at) for t in tickets),
         closed=len(closed),
         time_to_close=distribution(
-            t.closed_at - min(t.first_signal_at or t.opened_at, t.opened_at)
-            for t in closed
-            if t.closed_at is not None
+            at - min(t.first_signal_at or t.opened_at, t.opened_at) for t, at in first_closed
         ),
     )
 

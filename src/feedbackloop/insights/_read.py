@@ -9,9 +9,9 @@ from feedbackloop._models import Incident
 from feedbackloop.insights._figures import Options
 from feedbackloop.insights._records import (
     ActionItemRecord,
+    Closure,
     History,
     IncidentRecord,
-    Reopening,
     SignalRecord,
     TicketRecord,
 )
@@ -24,8 +24,8 @@ def read_history(store: Store, *, since: datetime, until: datetime, options: Opt
     """What the figures for `[since, until)` need, read from `store`.
 
     Signals are read from `since` to a little past `until`, so that an alert near the
-    end of the period can still be seen resolving by itself. Incidents, tickets and
-    action items are read whole: the figures choose among them.
+    end of the period can still be seen resolving by itself. Incidents, tickets, their
+    closures and action items are read whole: the figures choose among them.
     """
     incidents = store.incidents()
     escalated = {key for key, _, _ in store.signal_effects("escalate")}
@@ -48,11 +48,9 @@ def read_history(store: Store, *, since: datetime, until: datetime, options: Opt
         incidents=tuple(_incident(incident) for incident in incidents),
         signals=signals,
         tickets=_tickets(store),
-        reopenings=tuple(
-            Reopening(int(payload["link_id"]), at)
-            for _, at, payload in store.signal_effects("reopen")
-        ),
         action_items=_action_items(store, {i.id: i for i in incidents}),
+        # Every closure, the ones before a reopening included (a link keeps its last).
+        closures=tuple(Closure(c.link_id, c.closed_at, c.resolution) for c in store.closures()),
     )
 
 

@@ -14,6 +14,7 @@ from feedbackloop.errors import ValidationError
 
 __all__ = [
     "ActionItemRecord",
+    "Closure",
     "History",
     "IncidentRecord",
     "Period",
@@ -144,7 +145,10 @@ class TicketRecord:
 
     `opened_at` is when its first signal occurred (event time, like everything else);
     `first_signal_at` is the earliest signal of the problem before the ticket existed
-    (below a threshold, say); `closed_at` is set while the ticket is closed.
+    (below a threshold, say); `closed_at` and `resolution` are its current closure, set
+    while the ticket is closed. Every closure, the earlier ones of a reopened ticket
+    included, is a `Closure` in the history; a history without any for a ticket
+    counts its current closure only.
     """
 
     id: int
@@ -162,8 +166,21 @@ class TicketRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Closure:
+    """One closure of a ticket, kept when the ticket reopens: when, and as what."""
+
+    ticket_id: int
+    closed_at: datetime
+    resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reopening:
-    """A closed ticket reopened because its problem came back at `at`."""
+    """A closed ticket reopened because its problem came back at `at`.
+
+    For histories that know of a reopening but not of the closure before it: the
+    store records every closure (`Closure`), so the reader leaves this empty.
+    """
 
     ticket_id: int
     at: datetime
@@ -195,3 +212,4 @@ class History:
     tickets: tuple[TicketRecord, ...] = ()
     reopenings: tuple[Reopening, ...] = ()
     action_items: tuple[ActionItemRecord, ...] = ()
+    closures: tuple[Closure, ...] = ()

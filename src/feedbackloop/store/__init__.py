@@ -6,7 +6,13 @@ the rules read, ticket links, incidents, learnings and action items, the outbox 
 planned effects and the dead letters. The schema upgrades itself when a store opens.
 """
 
-from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketLink
+from feedbackloop.store._records import (
+    DeadLetter,
+    Delivery,
+    Effect,
+    TicketClosure,
+    TicketLink,
+)
 from feedbackloop.store._schema import SCHEMA_VERSION
 from feedbackloop.store._store import DEFAULT_STORE_URL, Store, StoreTransaction
 
@@ -18,5 +24,6 @@ __all__ = [
     "Effect",
     "Store",
     "StoreTransaction",
+    "TicketClosure",
     "TicketLink",
 ]

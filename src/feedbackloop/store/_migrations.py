@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, Table, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, column, func, inspect, select, text
+from sqlalchemy import table as frozen_table
 
 from feedbackloop.errors import SchemaVersionError
 from feedbackloop.store import _schema as s
@@ -51,7 +52,36 @@ def _v3(connection: Connection) -> None:
     _create(connection, s.local_tickets, s.local_comments)
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
+def _v4(connection: Connection) -> None:
+    """Every closure of a ticket, kept across reopenings; closed links keep theirs."""
+    _create(connection, s.ticket_closures)
+    # The tables as they are at version 4 (raw microseconds), so this step stays history.
+    links = frozen_table(
+        "ticket_links",
+        column("id"),
+        column("status"),
+        column("resolution"),
+        column("closed_at"),
+        column("updated_at"),
+    )
+    closures = frozen_table(
+        "ticket_closures", column("link_id"), column("closed_at"), column("resolution")
+    )
+    connection.execute(
+        closures.insert().from_select(
+            ["link_id", "closed_at", "resolution"],
+            select(
+                links.c.id,
+                func.coalesce(links.c.closed_at, links.c.updated_at),
+                links.c.resolution,
+            )
+            .where(links.c.status == "closed")
+            .order_by(links.c.id),
+        )
+    )
+
+
+STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
 """Step N (1-based) brings a database from version N-1 to version N."""
 
 assert len(STEPS) == s.SCHEMA_VERSION

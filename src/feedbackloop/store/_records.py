@@ -8,7 +8,7 @@ from typing import Any
 
 from feedbackloop._models import TicketRef, TicketStatus
 
-__all__ = ["DeadLetter", "Delivery", "Effect", "TicketLink"]
+__all__ = ["DeadLetter", "Delivery", "Effect", "TicketClosure", "TicketLink"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,22 @@ class TicketLink:
             return None
         status = TicketStatus.CLOSED if self.status == "closed" else TicketStatus.OPEN
         return TicketRef(tracker=self.tracker, key=self.key, url=self.url, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketClosure:
+    """One closure of a linked ticket, kept when the ticket reopens.
+
+    `reopened_at` is set once the ticket reopened after this closure, and `reopen_cause`
+    says why: `regression` (its problem came back) or `ticket` (reopened in the tracker).
+    """
+
+    id: int
+    link_id: int
+    closed_at: datetime
+    resolution: str | None
+    reopened_at: datetime | None
+    reopen_cause: str | None
 
 
 @dataclass(frozen=True, slots=True)

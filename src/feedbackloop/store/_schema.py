@@ -44,11 +44,12 @@ __all__ = [
     "occurrences",
     "outbox",
     "signals",
+    "ticket_closures",
     "ticket_links",
     "to_micros",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this code reads and writes (see `_migrations`)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -200,6 +201,21 @@ ticket_links = Table(
     UniqueConstraint("marker", name="uq_links_marker"),
     Index("ix_links_ticket", "tracker", "key"),
     Index("ix_links_theme", "theme"),
+)
+
+# Every closure of a ticket link, kept when it reopens (the link keeps only the current
+# one): what insights count as closed, and the first closure time to close is timed to.
+ticket_closures = Table(
+    "ticket_closures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("link_id", Integer, nullable=False),
+    Column("closed_at", UtcMicros, nullable=False),
+    Column("resolution", String(100)),
+    Column("reopened_at", UtcMicros),
+    # regression (the problem came back) or ticket (reopened in the tracker)
+    Column("reopen_cause", String(16)),
+    Index("ix_ticket_closures_link", "link_id", "closed_at"),
 )
 
 incidents = Table(

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
@@ -32,7 +32,7 @@ from feedbackloop.errors import ConfigurationError, StoreError
 from feedbackloop.fingerprint import mask_volatile
 from feedbackloop.store import _schema as s
 from feedbackloop.store._migrations import upgrade
-from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketLink
+from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketClosure, TicketLink
 
 __all__ = ["DEFAULT_STORE_URL", "Store", "StoreTransaction"]
 
@@ -428,6 +428,19 @@ class Store:
         with self.transaction() as tx:
             return tx.link_for_ticket(tracker, key)
 
+    def closures(self, *, link_id: int | None = None) -> list[TicketClosure]:
+        """Every closure of the linked tickets (or of one link), oldest first.
+
+        A link's `closed_at` is only its current closure; these rows keep the earlier
+        ones across reopenings.
+        """
+        c = s.ticket_closures
+        query = select(c).order_by(c.c.closed_at, c.c.id)
+        if link_id is not None:
+            query = query.where(c.c.link_id == link_id)
+        with self.transaction() as tx:
+            return [TicketClosure(**row._mapping) for row in tx.connection.execute(query)]
+
     # --- history --------------------------------------------------------------------
 
     def incidents(self) -> list[Incident]:
@@ -799,6 +812,35 @@ class StoreTransaction:
             .limit(1)
         ).first()
         return None if row is None else _link(row)
+
+    def record_closure(self, link_id: int, *, closed_at: datetime, resolution: str | None) -> None:
+        """Remember that a link's ticket closed at `closed_at`, as `resolution`."""
+        self.connection.execute(
+            insert(s.ticket_closures).values(
+                link_id=link_id, closed_at=closed_at, resolution=resolution
+            )
+        )
+
+    def record_reopening(
+        self, link_id: int, *, at: datetime, cause: Literal["regression", "ticket"]
+    ) -> None:
+        """Mark the newest closure of a link not yet reopened as reopened at `at`.
+
+        `cause` is `regression` (the problem came back) or `ticket` (reopened in the
+        tracker). A link with no such closure (closed before closures were recorded,
+        say) is left as it is.
+        """
+        c = s.ticket_closures
+        newest = (
+            select(c.c.id)
+            .where(c.c.link_id == link_id, c.c.reopened_at.is_(None))
+            .order_by(c.c.closed_at.desc(), c.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        self.connection.execute(
+            update(c).where(c.c.id == newest).values(reopened_at=at, reopen_cause=cause)
+        )
 
     # --- the outbox ---------------------------------------------------------------------
 
