@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from feedbackloop.errors import ValidationError
 from feedbackloop.insights import (
     ActionItemRecord,
+    Closure,
     History,
     IncidentRecord,
     Period,
@@ -202,6 +203,31 @@ class TestThemesTicketsAndItems:
         assert (items.opened, items.closed, items.in_play, items.open) == (2, 2, 4, 2)
         assert [i.id for i in items.overdue] == [3]
         assert [i.id for i in items.stale] == [4]
+
+
+class TestClosures:
+    REOPENED = History(
+        tickets=(TicketRecord(1, "f1", "t1", T0, T0 + 3 * DAY, "completed", key="OPS-1"),),
+        closures=(
+            Closure(1, T0 + HOUR, "not_planned"),
+            Closure(1, T0 + 3 * DAY, "completed"),
+        ),
+        signals=(signal(timedelta(0), "f1", "t1", link_id=1), signal(DAY, "f1", "t1", link_id=1)),
+    )
+
+    def test_time_to_close_runs_to_the_first_closure(self) -> None:
+        """A ticket closed after an hour, reopened and closed again took an hour to close."""
+        tickets = compute_figures(self.REOPENED, WEEK).tickets
+        assert (tickets.closed, tickets.time_to_close.median) == (1, 3600)
+
+    def test_a_later_closure_counts_the_ticket_closed_but_not_timed(self) -> None:
+        """In a period holding only the second closure the ticket closed, untimed there."""
+        tickets = compute_figures(self.REOPENED, Period(T0 + DAY, T0 + 8 * DAY)).tickets
+        assert (tickets.closed, tickets.time_to_close.count) == (1, 0)
+
+    def test_a_wont_fix_closure_before_a_reopen_is_no_fix(self) -> None:
+        """The signal after the not-planned closure and before the fix does not recur."""
+        assert compute_figures(self.REOPENED, WEEK).recurrence.recurring == 0
 
 
 class TestWinsAndDeltas:
