@@ -39,6 +39,7 @@ from feedbackloop.connectors import (
     Notifier,
     PollingSource,
     Source,
+    TicketReader,
     Tracker,
 )
 from feedbackloop.errors import ConfigurationError, PayloadError
@@ -50,6 +51,7 @@ from feedbackloop.learnings import (
     RecordedLearning,
     TrackedActionItem,
     follow_ticket_change,
+    parse_postmortem,
     tracked_action_items,
 )
 from feedbackloop.learnings._tracking import nudge_action_items as _nudge_action_items
@@ -485,6 +487,48 @@ class AsyncFeedbackLoop:
         See `feedbackloop.learnings`.
         """
         return await _record_learning(self, learning)
+
+    async def read_ticket(self, tracker: str, key: str) -> str:
+        """Ticket `key`'s text as Markdown (`# title`, then the body), read from its tracker.
+
+        Raises:
+            ConfigurationError: this loop has no tracker `tracker`, or it cannot read
+                tickets (it does not implement `TicketReader`).
+            NotFoundError: the tracker has no ticket `key`.
+        """
+        found = self.trackers.get(tracker)
+        if found is None:
+            known = ", ".join(sorted(self.trackers)) or "none"
+            raise ConfigurationError(f"no tracker {tracker!r} in this loop (trackers: {known})")
+        if not isinstance(found, TicketReader):
+            raise ConfigurationError(
+                f"tracker {tracker!r} ({type(found).__name__}) cannot read tickets: "
+                "it does not implement TicketReader.read"
+            )
+        return await found.read(key)
+
+    async def learn_from_ticket(
+        self, tracker: str, key: str, *, incident_ids: Sequence[str] = ()
+    ) -> RecordedLearning:
+        """Record the postmortem written in a ticket as a learning (see `record_learning`).
+
+        The ticket (the postmortem issue the loop opened, say) is read through its
+        tracker and parsed like a Markdown postmortem (`parse_postmortem`); its action
+        items are routed through the rules.
+
+        Args:
+            tracker: The name of one of this loop's trackers.
+            key: The ticket's key (`OPS-12`, `acme/postmortems#7`, `LOCAL-3`).
+            incident_ids: Incidents it is about, besides those it names itself.
+
+        Raises:
+            ConfigurationError: no such tracker, or it cannot read tickets.
+            NotFoundError: the tracker has no ticket `key`.
+            ValidationError: the ticket has no title or summary to summarise it.
+        """
+        text = await self.read_ticket(tracker, key)
+        learning = parse_postmortem(text, incident_ids=incident_ids)
+        return await self.record_learning(learning)
 
     def action_items(
         self, *, status: Literal["open", "closed"] | None = None
@@ -1004,6 +1048,18 @@ class FeedbackLoop:
     def record_learning(self, learning: Learning) -> RecordedLearning:
         """Record a learning and route its action items (see `AsyncFeedbackLoop`)."""
         return self._call(self._core.record_learning, learning)
+
+    def read_ticket(self, tracker: str, key: str) -> str:
+        """A ticket's text as Markdown (see `AsyncFeedbackLoop.read_ticket`)."""
+        return self._call(self._core.read_ticket, tracker, key)
+
+    def learn_from_ticket(
+        self, tracker: str, key: str, *, incident_ids: Sequence[str] = ()
+    ) -> RecordedLearning:
+        """Record the postmortem written in a ticket (see `AsyncFeedbackLoop.learn_from_ticket`)."""
+        return self._call(
+            lambda: self._core.learn_from_ticket(tracker, key, incident_ids=incident_ids)
+        )
 
     def action_items(self, **filters: Any) -> list[TrackedActionItem]:
         """Postmortem action items as tracked, oldest first."""

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from feedbackloop import TicketRef
-from feedbackloop.connectors import TicketDraft, Tracker
+from feedbackloop.connectors import TicketDraft, TicketReader, Tracker
 from feedbackloop.connectors.github import GitHubTracker, github_label
 from feedbackloop.errors import AuthenticationError, ConfigurationError, ValidationError
 from tests.connectors.contract import load, record_sleeps, vendor
@@ -334,3 +334,38 @@ class TestConfiguration:
         assert built.http.base_url == "https://ghe.acme.example/api/v3"
         assert built.repo == "acme/api"
         assert TOKEN not in repr(built)
+
+
+class TestRead:
+    async def test_read_gives_the_title_as_a_heading_then_the_body_without_the_marker(
+        self, github: respx.MockRouter, pauses: Pauses
+    ) -> None:
+        """The issue reads as `# title` and its body, without the loop's hidden marker comment."""
+        issue = an_issue(7)
+        issue.update(
+            title="Postmortem: checkout outage",
+            body=f"## Action items\r\n- [ ] Add a canary @alice\n\n"
+            f"<!-- feedbackloop:marker {MARKER} -->",
+        )
+        github.get("/repos/acme/postmortems/issues/7").respond(
+            200, json=SPEC.check_response("get", ONE, 200, issue)
+        )
+
+        text = await tracker(pauses).read("acme/postmortems#7")
+
+        assert isinstance(tracker(pauses), TicketReader)
+        assert text == (
+            "# Postmortem: checkout outage\n\n## Action items\n- [ ] Add a canary @alice\n"
+        )
+
+    async def test_an_issue_without_body_reads_as_its_title(
+        self, github: respx.MockRouter, pauses: Pauses
+    ) -> None:
+        """GitHub's null body gives just the heading."""
+        issue = an_issue(7)
+        issue.update(title="Checkout outage", body=None)
+        github.get("/repos/acme/api/issues/7").respond(
+            200, json=SPEC.check_response("get", ONE, 200, issue)
+        )
+
+        assert await tracker(pauses).read("acme/api#7") == "# Checkout outage\n"

@@ -13,9 +13,10 @@ import pytest
 import respx
 
 from feedbackloop import FeedbackLoop, Severity, Signal, TicketRef
-from feedbackloop.connectors import TicketDraft, Tracker
-from feedbackloop.connectors.jira import JiraTracker, jira_label
-from feedbackloop.errors import AuthenticationError, ConfigurationError
+from feedbackloop.connectors import TicketDraft, TicketReader, Tracker
+from feedbackloop.connectors.jira import JiraTracker, jira_label, markdown_to_adf
+from feedbackloop.connectors.jira._adf import paragraph
+from feedbackloop.errors import AuthenticationError, ConfigurationError, NotFoundError
 from feedbackloop.rules import F, OpenTicket, Rule, RuleSet
 from tests.connectors.contract import load, record_sleeps, vendor
 
@@ -474,3 +475,42 @@ class TestThroughTheLoop:
         assert fields["summary"] == "timeout calling payments"
         assert fields["labels"][0] == "ops-feedback"
         assert fields["labels"][1].startswith("fl-")
+
+
+class TestRead:
+    async def test_read_converts_the_description_to_markdown_under_the_summary(
+        self, jira: respx.MockRouter
+    ) -> None:
+        """Only summary and description are asked for; the ADF reads as Markdown, no marker."""
+        body = SPEC.example("get", "/rest/api/3/issue/{issueIdOrKey}", 200)
+        description = markdown_to_adf("Checkout was down.\n\n- Add a canary @alice")
+        description["content"].append(paragraph("feedbackloop marker: fl-0123"))
+        body["fields"] = {"summary": "Postmortem: checkout", "description": description}
+        route = jira.get(f"{ISSUE}/OPS-12").respond(
+            200, json=SPEC.check_response("get", "/rest/api/3/issue/{issueIdOrKey}", 200, body)
+        )
+
+        text = await tracker().read("OPS-12")
+
+        assert isinstance(tracker(), TicketReader)
+        assert text == "# Postmortem: checkout\n\nCheckout was down.\n\n- Add a canary @alice\n"
+        assert route.calls[0].request.url.params["fields"] == "summary,description"
+
+    async def test_an_issue_without_description_reads_as_its_summary(
+        self, jira: respx.MockRouter
+    ) -> None:
+        """A null description gives just the heading."""
+        body = SPEC.example("get", "/rest/api/3/issue/{issueIdOrKey}", 200)
+        body["fields"] = {"summary": "Checkout outage", "description": None}
+        jira.get(f"{ISSUE}/OPS-12").respond(200, json=body)
+
+        assert await tracker().read("OPS-12") == "# Checkout outage\n"
+
+    async def test_reading_a_missing_issue_is_not_found(self, jira: respx.MockRouter) -> None:
+        """Jira's 404 becomes NotFoundError."""
+        jira.get(f"{ISSUE}/OPS-404").respond(
+            404, json={"errorMessages": ["Issue does not exist"], "errors": {}}
+        )
+
+        with pytest.raises(NotFoundError):
+            await tracker().read("OPS-404")

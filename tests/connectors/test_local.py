@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from feedbackloop import TicketStatus
-from feedbackloop.connectors import TicketDraft, Tracker
+from feedbackloop.connectors import TicketDraft, TicketReader, Tracker
 from feedbackloop.connectors.local import LocalTracker
 from feedbackloop.errors import ConfigurationError, NotFoundError
 from feedbackloop.store import Store
@@ -72,3 +72,16 @@ def test_a_tracker_without_a_store_says_how_to_get_one() -> None:
     """Using a detached local tracker is a configuration error."""
     with pytest.raises(ConfigurationError, match="give the tracker to a FeedbackLoop"):
         anyio.run(LocalTracker().state, "LOCAL-1")
+
+
+def test_read_gives_the_title_as_a_heading_then_the_body(tracker: LocalTracker) -> None:
+    """read() is the TicketReader view: `# title`, a blank line, the stored body."""
+    ref = anyio.run(tracker.create, draft())
+    assert isinstance(tracker, TicketReader)
+    assert anyio.run(tracker.read, ref.key) == "# Timeouts in checkout\n\nIt **times out**.\n"
+
+
+def test_reading_an_unknown_ticket_is_not_found(tracker: LocalTracker) -> None:
+    """read() of a key with no ticket raises NotFoundError."""
+    with pytest.raises(NotFoundError, match="LOCAL-3"):
+        anyio.run(tracker.read, "LOCAL-3")

@@ -14,6 +14,10 @@ without inheriting from anything:
 A source may also implement `OriginSync` (`resolve_origin` / `reopen_origin`) so that a
 closed ticket resolves the vendor's issue (two-way sync).
 
+A tracker may also implement `TicketReader` (optional: `read`), which gives a ticket's
+text back as Markdown, so that a postmortem written in a ticket can be recorded as a
+learning (`FeedbackLoop.learn_from_ticket`).
+
 Built-in and third-party connectors register the same way: through the
 `register_connectors` plugin hook.
 """
@@ -39,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "Source",
     "TicketDraft",
+    "TicketReader",
     "TicketState",
     "Tracker",
     "create_client",
@@ -177,6 +182,22 @@ class Tracker(Protocol):
 
     async def state(self, key: str) -> TicketState:
         """Read ticket `key`'s status and resolution back from the tracker."""
+        ...
+
+
+@runtime_checkable
+class TicketReader(Protocol):
+    """A tracker that can give a ticket's text back (optional, beside `Tracker`).
+
+    Built in: `LocalTracker`, `GitHubTracker`, `JiraTracker`.
+    """
+
+    async def read(self, key: str) -> str:
+        """Ticket `key`'s text as Markdown: its title as a `# ` heading line, then its body.
+
+        Raises:
+            NotFoundError: no ticket has this key.
+        """
         ...
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "Text",
     "parse",
     "parse_inline",
+    "ticket_markdown",
 ]
 
 
@@ -213,3 +214,18 @@ def _merge(spans: list[Text]) -> list[Text]:
         else:
             merged.append(span)
     return merged
+
+
+def ticket_markdown(title: str, body: str | None) -> str:
+    """A ticket's text as `TicketReader.read` gives it: `# title`, a blank line, the body.
+
+    Args:
+        title: The ticket's title (line breaks become spaces: a heading is one line).
+        body: The ticket's body in Markdown; None or blank for none.
+
+    Returns:
+        The Markdown, ending with one newline.
+    """
+    heading = f"# {' '.join(title.split())}\n"
+    text = (body or "").replace("\r\n", "\n").strip("\n")
+    return f"{heading}\n{text}\n" if text.strip() else heading

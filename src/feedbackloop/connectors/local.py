@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 
 from feedbackloop._models import TicketRef, TicketStatus
 from feedbackloop.connectors import TicketDraft, TicketState
+from feedbackloop.connectors._markdown import ticket_markdown
 from feedbackloop.errors import ConfigurationError, NotFoundError
 from feedbackloop.store import Store
 from feedbackloop.store import _schema as s
@@ -153,6 +154,15 @@ class LocalTracker:
         return TicketState(ref=ref, resolution=ticket.resolution)
 
     # --- reading tickets --------------------------------------------------------------
+
+    async def read(self, key: str) -> str:
+        """The ticket's title as a `# ` heading, then its body (`TicketReader`).
+
+        Raises:
+            NotFoundError: no ticket has this key.
+        """
+        ticket = self.ticket(key)
+        return ticket_markdown(ticket.title, ticket.body)
 
     def ticket(self, key: str) -> LocalTicket:
         """One ticket with its comments.

@@ -8,7 +8,7 @@ Calls (REST, `X-GitHub-Api-Version: 2022-11-28`, a bearer token):
 - comment: `POST /repos/{owner}/{repo}/issues/{number}/comments`;
 - close and reopen: `PATCH /repos/{owner}/{repo}/issues/{number}` with `state` and
   `state_reason`;
-- state: `GET /repos/{owner}/{repo}/issues/{number}`.
+- state and read: `GET /repos/{owner}/{repo}/issues/{number}`.
 
 Tickets are keyed `owner/repo#number`. The hidden marker is a label plus an HTML comment
 at the end of the body. Writes go one at a time, at least `write_interval` seconds apart,
@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from feedbackloop._models import TicketRef, TicketStatus
 from feedbackloop.connectors import TicketDraft, TicketState
 from feedbackloop.connectors._http import HTTPClient, RetryPolicy, Sleep
+from feedbackloop.connectors._markdown import ticket_markdown
 from feedbackloop.connectors._outbound import HTTPConnector, WritePacer, closing
 from feedbackloop.connectors._pagination import paginate_link
 from feedbackloop.errors import ConfigurationError, ConnectorError, ValidationError
@@ -54,6 +55,7 @@ STATE_REASONS: Final[Mapping[str, str]] = {
 }
 """Resolution names (case-insensitive) -> GitHub's `state_reason` when closing."""
 
+_MARKER_COMMENT: Final = re.compile(r"\s*<!-- feedbackloop:marker [^\n]*?-->[ \t]*")
 _KEY: Final = re.compile(r"^(?P<repo>[^/\s#]+/[^/\s#]+)#(?P<number>[1-9][0-9]*)$")
 _REPO: Final = re.compile(r"^[^/\s#]+/[^/\s#]+$")
 _LABEL_LIMIT: Final = 50
@@ -207,6 +209,26 @@ class GitHubTracker(HTTPConnector):
         ref = self._ref(_parse_key(key)[0], issue)
         reason = issue.get("state_reason") if ref.status == TicketStatus.CLOSED else None
         return TicketState(ref=ref, resolution=reason if isinstance(reason, str) else None)
+
+    # --- more -----------------------------------------------------------------------------
+
+    async def read(self, key: str) -> str:
+        """Issue `key`'s title as a `# ` heading, then its body (`TicketReader`).
+
+        The hidden marker comment the loop adds to its issues is left out.
+
+        Raises:
+            NotFoundError: no such issue (or the token cannot see it).
+        """
+        issue = await self.call("GET", _issue(key))
+        title = issue.get("title") if isinstance(issue, dict) else None
+        if not isinstance(title, str):
+            raise ConnectorError(
+                f"{self.name}: GitHub's answer has no issue title", connector=self.name
+            )
+        body = issue.get("body")
+        text = _MARKER_COMMENT.sub("", body) if isinstance(body, str) else None
+        return ticket_markdown(title, text)
 
     # --- internals --------------------------------------------------------------------------
 

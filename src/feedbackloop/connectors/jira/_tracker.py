@@ -8,7 +8,9 @@ Calls (REST API v3, basic auth with the account's e-mail and an API token):
 - comment: `POST /rest/api/3/issue/{key}/comment`, the body in ADF;
 - close and reopen: `GET /rest/api/3/issue/{key}/transitions`, the transition picked by
   name, then `POST` it;
-- state: `GET /rest/api/3/issue/{key}?fields=status,resolution`.
+- state: `GET /rest/api/3/issue/{key}?fields=status,resolution`;
+- read: `GET /rest/api/3/issue/{key}?fields=summary,description`, the description
+  converted from ADF to Markdown (`adf_to_markdown`).
 
 The ticket's hidden marker is a label (the marker itself, labels cannot hold spaces) and
 a last line of the description.
@@ -27,9 +29,10 @@ from pydantic import SecretStr
 from feedbackloop._models import Severity, TicketRef, TicketStatus
 from feedbackloop.connectors import TicketDraft, TicketState
 from feedbackloop.connectors._http import DEFAULT_TIMEOUT, HTTPClient, RetryPolicy
+from feedbackloop.connectors._markdown import ticket_markdown
 from feedbackloop.connectors._outbound import HTTPConnector, closing
 from feedbackloop.connectors._pagination import paginate_token
-from feedbackloop.connectors.jira._adf import markdown_to_adf, paragraph
+from feedbackloop.connectors.jira._adf import adf_to_markdown, markdown_to_adf, paragraph
 from feedbackloop.errors import ConfigurationError, ConnectorError
 from feedbackloop.settings import ConnectorSettings, NameList
 
@@ -228,6 +231,29 @@ class JiraTracker(HTTPConnector):
         return TicketState(ref=ref, resolution=resolution if isinstance(resolution, str) else None)
 
     # --- more -----------------------------------------------------------------------------
+
+    async def read(self, key: str) -> str:
+        """Issue `key`'s summary as a `# ` heading, then its description (`TicketReader`).
+
+        The description is converted from ADF to Markdown; the marker line the loop
+        adds to its issues is left out.
+
+        Raises:
+            NotFoundError: no such issue (or the account cannot browse it).
+        """
+        issue = await self.call("GET", _issue(key), params={"fields": "summary,description"})
+        summary = _get(issue, "fields", "summary")
+        if not isinstance(summary, str):
+            raise ConnectorError(
+                f"{self.name}: Jira's answer has no summary for {key}", connector=self.name
+            )
+        description = _get(issue, "fields", "description")
+        if isinstance(description, dict):
+            body = adf_to_markdown(description)
+        else:  # null, or plain text from an old API version
+            body = description if isinstance(description, str) else ""
+        lines = [line for line in body.split("\n") if not line.startswith(_MARKER_PREFIX)]
+        return ticket_markdown(summary, "\n".join(lines))
 
     async def search(
         self, jql: str, *, fields: Iterable[str] = _SEARCH_FIELDS, page_size: int = 50
