@@ -23,13 +23,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from feedbackloop._models import Signal
-from feedbackloop.fingerprint import mask_volatile
 from feedbackloop.store import _schema as s
 from feedbackloop.store._records import TicketLink
-from feedbackloop.store._store import _BUCKET_MICROS, StoreTransaction, _insert
+from feedbackloop.store._store import (
+    _BUCKET_MICROS,
+    StoreTransaction,
+    _greatest,
+    _insert,
+    _signal_row,
+)
 
 __all__ = ["BatchTransaction"]
 
@@ -207,13 +212,12 @@ class BatchTransaction(StoreTransaction):
             self._added.clear()
         if self._seen:
             t = s.ticket_links
-            greatest = func.max if c.dialect.name == "sqlite" else func.greatest
             c.execute(
                 update(t)
                 .where(t.c.id == bindparam("b_id"))
                 .values(
                     occurrences=t.c.occurrences + bindparam("b_n"),
-                    last_seen_at=greatest(t.c.last_seen_at, bindparam("b_last")),
+                    last_seen_at=_greatest(c)(t.c.last_seen_at, bindparam("b_last")),
                     updated_at=bindparam("b_now", type_=s.UtcMicros()),
                 ),
                 [
@@ -235,26 +239,3 @@ class BatchTransaction(StoreTransaction):
                 self._outcomes,
             )
             self._outcomes = []
-
-
-def _signal_row(key: str, signal: Signal, now: datetime) -> dict[str, Any]:
-    return {
-        "event_key": key,
-        "source": signal.source,
-        "kind": signal.kind.value,
-        "title": signal.title,
-        "service": signal.service,
-        "environment": signal.environment,
-        "severity": signal.severity.value,
-        "status": signal.status.value,
-        "fingerprint": signal.fingerprint,
-        "theme": mask_volatile(signal.title),
-        "external_id": signal.external_id,
-        "url": signal.url,
-        "labels": dict(signal.labels),
-        "occurred_at": signal.occurred_at,
-        "recorded_at": now,
-        "rules": [],
-        "outcome": "pending",
-        "link_id": None,
-    }

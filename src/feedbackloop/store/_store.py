@@ -95,6 +95,43 @@ def _insert(connection: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
+def _greatest(connection: Connection) -> Any:
+    """The SQL function of the larger of two values: `max` on SQLite, `greatest` elsewhere."""
+    return func.max if connection.dialect.name == "sqlite" else func.greatest
+
+
+def _signal_row(
+    event_key: str,
+    signal: Signal,
+    now: datetime,
+    *,
+    rules: Sequence[str] = (),
+    outcome: str = "pending",
+    link_id: int | None = None,
+) -> dict[str, Any]:
+    """The `signals` row of a recorded signal."""
+    return {
+        "event_key": event_key,
+        "source": signal.source,
+        "kind": signal.kind.value,
+        "title": signal.title,
+        "service": signal.service,
+        "environment": signal.environment,
+        "severity": signal.severity.value,
+        "status": signal.status.value,
+        "fingerprint": signal.fingerprint,
+        "theme": mask_volatile(signal.title),
+        "external_id": signal.external_id,
+        "url": signal.url,
+        "labels": dict(signal.labels),
+        "occurred_at": signal.occurred_at,
+        "recorded_at": now,
+        "rules": list(rules),
+        "outcome": outcome,
+        "link_id": link_id,
+    }
+
+
 class Store:
     """Durable state of the loop: inbox, window counters, ticket links, outbox, history.
 
@@ -582,12 +619,6 @@ class Store:
                 )
         return learning_id, True
 
-    def learning_rows(self) -> list[dict[str, Any]]:
-        """Recorded learnings, oldest first: id, summary, data and recorded_at."""
-        query = select(s.learnings).order_by(s.learnings.c.id)
-        with self.transaction() as tx:
-            return [dict(row._mapping) for row in tx.connection.execute(query)]
-
     def action_item_rows(
         self, *, learning_id: int | None = None, status: str | None = None
     ) -> list[dict[str, Any]]:
@@ -679,24 +710,7 @@ class StoreTransaction:
         statement = (
             _insert(self.connection, s.signals)
             .values(
-                event_key=event_key,
-                source=signal.source,
-                kind=signal.kind.value,
-                title=signal.title,
-                service=signal.service,
-                environment=signal.environment,
-                severity=signal.severity.value,
-                status=signal.status.value,
-                fingerprint=signal.fingerprint,
-                theme=mask_volatile(signal.title),
-                external_id=signal.external_id,
-                url=signal.url,
-                labels=dict(signal.labels),
-                occurred_at=signal.occurred_at,
-                recorded_at=now,
-                rules=list(rules),
-                outcome=outcome,
-                link_id=link_id,
+                _signal_row(event_key, signal, now, rules=rules, outcome=outcome, link_id=link_id)
             )
             .on_conflict_do_nothing(index_elements=["event_key"])
             .returning(s.signals.c.id)
@@ -777,9 +791,7 @@ class StoreTransaction:
             .where(t.c.id == link_id)
             .values(
                 occurrences=t.c.occurrences + 1,
-                last_seen_at=func.max(t.c.last_seen_at, s.to_micros(at))
-                if self.connection.dialect.name == "sqlite"
-                else func.greatest(t.c.last_seen_at, s.to_micros(at)),
+                last_seen_at=_greatest(self.connection)(t.c.last_seen_at, s.to_micros(at)),
                 updated_at=now,
             )
         )
