@@ -4,7 +4,8 @@
   `HTTPClient`, `aclose()`, a repr without secrets, and credential errors completed with
   a hint naming the settings to check;
 - `WritePacer`: serialises writes and keeps them a minimum time apart (GitHub's
-  secondary rate limits ask for it).
+  secondary rate limits ask for it);
+- `truncate`: cuts a text to a vendor's length limit, marking the cut.
 
 Retries, rate limits, paging and error mapping are the HTTP layer's (`_http`,
 `_pagination`); nothing here repeats them.
@@ -25,7 +26,7 @@ from feedbackloop.connectors._http import HTTPClient, Sleep
 from feedbackloop.errors import AuthenticationError
 from feedbackloop.settings import ConnectorSettings
 
-__all__ = ["HTTPConnector", "WritePacer", "auth_hinted", "closing"]
+__all__ = ["HTTPConnector", "WritePacer", "auth_hinted", "closing", "truncate"]
 
 
 class HTTPConnector:
@@ -101,6 +102,11 @@ def auth_hinted(hint: str) -> Iterator[None]:
             method=exc.method,
             url=exc.url,
         ) from exc
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else its start and `…`, `limit` long."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _T = TypeVar("_T")

@@ -26,7 +26,7 @@ from feedbackloop.connectors._markdown import (
     Paragraph,
     parse,
 )
-from feedbackloop.connectors._outbound import HTTPConnector
+from feedbackloop.connectors._outbound import HTTPConnector, truncate
 from feedbackloop.errors import (
     AuthenticationError,
     BadRequestError,
@@ -108,10 +108,6 @@ def _inlines(content: tuple[Inline, ...]) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SlackNotifier(HTTPConnector):
@@ -206,7 +202,7 @@ class SlackNotifier(HTTPConnector):
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": _cut(f"{heading}\n{body}" if body else heading, _SECTION_LIMIT),
+                    "text": truncate(f"{heading}\n{body}" if body else heading, _SECTION_LIMIT),
                 },
             }
         ]
@@ -220,14 +216,14 @@ class SlackNotifier(HTTPConnector):
                     "fields": [
                         {
                             "type": "mrkdwn",
-                            "text": _cut(f"*{_escape(k)}*\n{_escape(v)}", _FIELD_LIMIT),
+                            "text": truncate(f"*{_escape(k)}*\n{_escape(v)}", _FIELD_LIMIT),
                         }
                         for k, v in list(fields.items())[:_MAX_FIELDS]
                     ],
                 }
             )
         fallback = f"{message.title} {message.url}" if message.url else message.title
-        return {"text": _cut(fallback, _SECTION_LIMIT), "blocks": blocks}
+        return {"text": truncate(fallback, _SECTION_LIMIT), "blocks": blocks}
 
     async def _post_message(self, body: Mapping[str, Any]) -> None:
         url = f"{self.api_url}/chat.postMessage"

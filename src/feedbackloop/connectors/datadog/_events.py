@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from feedbackloop._models import Severity
 from feedbackloop.connectors import Message
 from feedbackloop.connectors._http import HTTPClient, RetryPolicy
-from feedbackloop.connectors._outbound import HTTPConnector
+from feedbackloop.connectors._outbound import HTTPConnector, truncate
 from feedbackloop.settings import ConnectorSettings, NameList
 
 __all__ = ["DATADOG_ALERT_TYPE", "DatadogEventNotifier", "DatadogEventSettings"]
@@ -98,10 +98,7 @@ class DatadogEventNotifier(HTTPConnector):
         lines = [message.text] if message.text else []
         if message.url:
             lines.append(f"[Open]({message.url})")
-        room = _TEXT_LIMIT - len(_OPEN) - len(_CLOSE)
-        text = "\n\n".join(lines)
-        if len(text) > room:
-            text = text[: room - 1] + "…"
+        text = truncate("\n\n".join(lines), _TEXT_LIMIT - len(_OPEN) - len(_CLOSE))
         severity = Severity.coerce(message.severity) if message.severity else Severity.INFO
         tags = [*self.event_tags, *(f"{k}:{v}" for k, v in message.fields.items())]
         event: dict[str, Any] = {

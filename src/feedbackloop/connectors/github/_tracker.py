@@ -30,7 +30,7 @@ from feedbackloop._models import TicketRef, TicketStatus
 from feedbackloop.connectors import TicketDraft, TicketState
 from feedbackloop.connectors._http import HTTPClient, RetryPolicy, Sleep
 from feedbackloop.connectors._markdown import ticket_markdown
-from feedbackloop.connectors._outbound import HTTPConnector, WritePacer, closing
+from feedbackloop.connectors._outbound import HTTPConnector, WritePacer, closing, truncate
 from feedbackloop.connectors._pagination import paginate_link
 from feedbackloop.errors import ConfigurationError, ConnectorError, ValidationError
 from feedbackloop.settings import ConnectorSettings
@@ -167,7 +167,7 @@ class GitHubTracker(HTTPConnector):
         repo = self._repo_of(draft.fields)
         labels = [github_label(label) for label in (*draft.labels, draft.marker)]
         request: dict[str, Any] = {
-            "title": _title(draft.title),
+            "title": truncate(draft.title, _TITLE_LIMIT),
             "body": f"{draft.body}\n\n<!-- feedbackloop:marker {draft.marker} -->",
             "labels": list(dict.fromkeys(label for label in labels if label)),
         }
@@ -281,10 +281,6 @@ def _repo_path(repo: str) -> str:
 def _issue(key: str) -> str:
     repo, number = _parse_key(key)
     return f"{_repo_path(repo)}/issues/{number}"
-
-
-def _title(title: str) -> str:
-    return title if len(title) <= _TITLE_LIMIT else title[: _TITLE_LIMIT - 1] + "…"
 
 
 def _state_reason(resolution: str | None) -> str:

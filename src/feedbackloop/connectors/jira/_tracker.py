@@ -30,7 +30,7 @@ from feedbackloop._models import Severity, TicketRef, TicketStatus
 from feedbackloop.connectors import TicketDraft, TicketState
 from feedbackloop.connectors._http import DEFAULT_TIMEOUT, HTTPClient, RetryPolicy
 from feedbackloop.connectors._markdown import ticket_markdown
-from feedbackloop.connectors._outbound import HTTPConnector, closing
+from feedbackloop.connectors._outbound import HTTPConnector, closing, truncate
 from feedbackloop.connectors._pagination import paginate_token
 from feedbackloop.connectors.jira._adf import adf_to_markdown, markdown_to_adf, paragraph
 from feedbackloop.errors import ConfigurationError, ConnectorError
@@ -300,7 +300,7 @@ class JiraTracker(HTTPConnector):
         fields: dict[str, Any] = {
             "project": {"id": project} if project.isdigit() else {"key": project},
             "issuetype": {"name": issue_type},
-            "summary": _summary(draft.title),
+            "summary": truncate(" ".join(draft.title.split()), _SUMMARY_LIMIT),  # one line
             "description": description,
             "labels": list(dict.fromkeys(label for label in labels if label)),
         }
@@ -371,11 +371,6 @@ def _issue(key: str) -> str:
 def _jql_string(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
-
-
-def _summary(title: str) -> str:
-    line = " ".join(title.split())  # a summary is one line
-    return line if len(line) <= _SUMMARY_LIMIT else line[: _SUMMARY_LIMIT - 1] + "…"
 
 
 def _get(value: Any, *path: str) -> Any:

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from feedbackloop._models import Severity
 from feedbackloop.connectors import Message
 from feedbackloop.connectors._http import HTTPClient, RetryPolicy
-from feedbackloop.connectors._outbound import HTTPConnector
+from feedbackloop.connectors._outbound import HTTPConnector, truncate
 from feedbackloop.errors import ConfigurationError
 from feedbackloop.settings import ConnectorSettings
 
@@ -170,4 +170,4 @@ class PagerDutyEscalator(HTTPConnector):
 
 def _summary(message: Message) -> str:
     summary = " ".join(message.title.split()) or "feedbackloop alert"
-    return summary if len(summary) <= _SUMMARY_LIMIT else summary[: _SUMMARY_LIMIT - 1] + "…"
+    return truncate(summary, _SUMMARY_LIMIT)
