@@ -21,7 +21,7 @@ from anyio.from_thread import BlockingPortal
 from pydantic import TypeAdapter
 from sqlalchemy.exc import OperationalError
 
-from feedbackloop._effects import EffectResult, EffectRunner
+from feedbackloop._effects import EffectResult, EffectRunner, _lookup
 from feedbackloop._lifecycle import plan_ticket
 from feedbackloop._models import (
     Incident,
@@ -267,13 +267,8 @@ class AsyncFeedbackLoop:
         Raises:
             ConfigurationError: no such source in this loop.
         """
-        try:
-            return self.sources[name]
-        except KeyError:
-            known = ", ".join(sorted(self.sources)) or "none"
-            raise ConfigurationError(
-                f"no source named {name!r} in this loop (configured: {known})"
-            ) from None
+        found: Source = _lookup(self.sources, name, "source")
+        return found
 
     def accept_webhook(self, source: str, headers: Headers, body: bytes) -> Accepted:
         """Verify, read and persist a delivery, without processing it yet.
@@ -634,9 +629,7 @@ class AsyncFeedbackLoop:
                 return IngestOutcome(key, signal, duplicate=True)
             decision, planned = self._route(tx, key, signal, now)
         notify("decision_made", pm=self.plugins, signal=signal, decision=decision)
-        self._recorded += 1
-        if self._recorded % _PRUNE_EVERY == 0:
-            self.prune(signal.occurred_at)
+        self._count_recorded(1, signal.occurred_at)
         _log.debug("signal.routed", key=key, rules=decision.rules, effects=len(planned.effect_ids))
         results = await self._run(planned.effect_ids)
         return IngestOutcome(
@@ -696,15 +689,10 @@ class AsyncFeedbackLoop:
         for signal, done in zip(signals, routed, strict=True):
             if done is not None:
                 notify("decision_made", pm=self.plugins, signal=signal, decision=done[0])
-        before = self._recorded
-        self._recorded += sum(done is not None for done in routed)
-        if self._recorded // _PRUNE_EVERY > before // _PRUNE_EVERY:
-            self.prune(signals[-1].occurred_at)
+        self._count_recorded(sum(done is not None for done in routed), signals[-1].occurred_at)
         effect_ids = [i for done in routed if done is not None for i in done[1].effect_ids]
         results = {result.effect_id: result for result in await self._run(effect_ids)}
-        wanted = {i for done in routed if done is not None for i in done[1].link_ids}
-        with self.store.transaction() as reader:
-            links = {link_id: reader.link(link_id) for link_id in sorted(wanted)}
+        links = self._links(i for done in routed if done is not None for i in done[1].link_ids)
         outcomes = []
         for (key, _), signal, done in zip(pairs, signals, routed, strict=True):
             if done is None:
@@ -867,10 +855,26 @@ class AsyncFeedbackLoop:
             final=final,
         )
 
+    def _count_recorded(self, recorded: int, at: datetime) -> None:
+        """Count newly recorded signals; every `_PRUNE_EVERY` of them, prune the counters."""
+        before = self._recorded
+        self._recorded += recorded
+        if self._recorded // _PRUNE_EVERY > before // _PRUNE_EVERY:
+            self.prune(at)
+
+    def _links(self, link_ids: Iterable[int]) -> dict[int, TicketLink | None]:
+        """The links of `link_ids`, each read once, in one transaction."""
+        wanted = sorted(set(link_ids))
+        if not wanted:
+            return {}
+        with self.store.transaction() as tx:
+            return {link_id: tx.link(link_id) for link_id in wanted}
+
     def _touched(
         self, link_ids: Sequence[int], results: Sequence[EffectResult]
     ) -> tuple[TicketRef, ...]:
-        return _refs(results, [self.store.link(link_id) for link_id in link_ids])
+        links = self._links(link_ids)
+        return _refs(results, [links[link_id] for link_id in link_ids])
 
 
 def _refs(
