@@ -24,10 +24,11 @@ Built-in and third-party connectors register the same way: through the
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from feedbackloop._models import Incident, Severity, Signal, TicketChange, TicketRef
 
@@ -241,11 +242,32 @@ class Escalator(Protocol):
         ...
 
 
-# The HTTP layer, for built-in and plugin connectors alike (imported last: it needs nothing above).
-from feedbackloop.connectors._http import HTTPClient, RetryPolicy, create_client  # noqa: E402
-from feedbackloop.connectors._pagination import (  # noqa: E402
-    paginate_cursor,
-    paginate_link,
-    paginate_offset,
-    paginate_token,
-)
+# The HTTP layer, for built-in and plugin connectors alike. Imported on first use: httpx
+# and tenacity are heavy, and the loop imports this module for its protocols alone.
+if TYPE_CHECKING:
+    from feedbackloop.connectors._http import HTTPClient, RetryPolicy, create_client
+    from feedbackloop.connectors._pagination import (
+        paginate_cursor,
+        paginate_link,
+        paginate_offset,
+        paginate_token,
+    )
+
+_LAZY: dict[str, str] = {
+    "HTTPClient": "_http",
+    "RetryPolicy": "_http",
+    "create_client": "_http",
+    "paginate_cursor": "_pagination",
+    "paginate_link": "_pagination",
+    "paginate_offset": "_pagination",
+    "paginate_token": "_pagination",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
