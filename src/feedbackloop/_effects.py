@@ -132,16 +132,14 @@ class EffectRunner:
         kind = effect.kind
         if kind == "create":
             return await self._create(self._link(payload))
-        if kind == "comment":
+        if kind in ("comment", "comment_ticket"):
+            # A recurrence comment is written when it runs, with the link's latest count.
             link = self._link(payload)
-            await self._tracker(link.tracker).comment(_require_key(link), _recurrence_text(link))
+            body = _recurrence_text(link) if kind == "comment" else str(payload["body"])
+            await self._tracker(link.tracker).comment(_require_key(link), body)
             return link.ref()
         if kind == "reopen":
             return await self._reopen(self._link(payload))
-        if kind == "comment_ticket":
-            link = self._link(payload)
-            await self._tracker(link.tracker).comment(_require_key(link), str(payload["body"]))
-            return link.ref()
         if kind == "notify":
             notifier = _lookup(self.notifiers, str(payload["notifier"]), "notifier")
             await notifier.send(_message(payload))
