@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -12,28 +11,8 @@ from rich.table import Table
 
 from feedbackloop._loop import IngestOutcome
 from feedbackloop.cli._app import app
-from feedbackloop.cli._appload import AppOption, DebugOption, call, fail, loop_from
-
-_RELATIVE = re.compile(r"(\d+)\s*([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(value: str, *, now: datetime | None = None) -> datetime:
-    """`24h`, `30m`, `7d`, `2w` ago, or an ISO 8601 time (UTC when it names no zone)."""
-    now = now or datetime.now(UTC)
-    relative = _RELATIVE.fullmatch(value.strip().lower())
-    if relative:
-        amount, unit = relative.groups()
-        return now - timedelta(**{_UNITS[unit]: int(amount)})
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise fail(
-            f"--since {value!r}: use a duration like 24h, 30m, 7d, or a time like "
-            "2026-03-01T09:00:00Z",
-            code=2,
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+from feedbackloop.cli._appload import AppOption, DebugOption, call, loop_from
+from feedbackloop.cli._moments import parse_moment
 
 
 @app.command()
@@ -53,7 +32,7 @@ def poll(
     FEEDBACKLOOP_SENTRY_ORGANIZATION, FEEDBACKLOOP_PAGERDUTY_API_TOKEN, Datadog keys).
     Events already seen change nothing.
     """
-    start = parse_since(since)
+    start = parse_moment(since, now=datetime.now(UTC))
     console = Console(highlight=False, width=140)
     with loop_from(app_spec, debug=debug) as loop:
         outcomes: list[IngestOutcome] = call(loop, "poll", source, since=start)

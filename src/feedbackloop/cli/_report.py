@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,15 +11,13 @@ import typer
 
 from feedbackloop.cli._app import app
 from feedbackloop.cli._appload import DebugOption, fail
+from feedbackloop.cli._moments import parse_moment
 from feedbackloop.cli._tickets import OptionalAppOption, StoreOption, opened_store
 from feedbackloop.errors import FeedbackLoopError
 from feedbackloop.insights import read_report
 from feedbackloop.store import DEFAULT_STORE_URL
 
 __all__ = ["parse_moment", "report"]
-
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class Format(StrEnum):
@@ -29,25 +26,6 @@ class Format(StrEnum):
     md = "md"
     json = "json"
     html = "html"
-
-
-def parse_moment(value: str, *, now: datetime) -> datetime:
-    """`7d`, `24h`, `2w`, `30m` before `now`; or an ISO date or datetime (UTC if naive).
-
-    Raises:
-        typer.BadParameter: the value is none of these.
-    """
-    relative = _RELATIVE.match(value)
-    if relative:
-        amount, unit = relative.groups()
-        return now - timedelta(**{_UNITS[unit.lower()]: int(amount)})
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is neither a duration (7d, 24h, 2w, 30m) nor an ISO date (2026-11-02)"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @app.command()

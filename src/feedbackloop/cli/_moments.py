@@ -1,0 +1,32 @@
+"""Moments on the command line: `7d` back from now, or an ISO date (`--since`, `--until`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import typer
+
+__all__ = ["parse_moment"]
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_moment(value: str, *, now: datetime) -> datetime:
+    """`7d`, `24h`, `2w`, `30m` before `now`; or an ISO date or datetime (UTC if naive).
+
+    Raises:
+        typer.BadParameter: the value is none of these.
+    """
+    relative = _RELATIVE.match(value)
+    if relative:
+        amount, unit = relative.groups()
+        return now - timedelta(**{_UNITS[unit.lower()]: int(amount)})
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither a duration (7d, 24h, 2w, 30m) nor an ISO date (2026-11-02)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
