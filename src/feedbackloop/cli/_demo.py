@@ -9,7 +9,6 @@ from typing import Annotated
 import anyio
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,6 +47,8 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         "redeliveries recognised and ignored."
     )
     if summary.digest:
+        from rich.markdown import Markdown  # markdown-it is slow to import; only the demo needs it
+
         console.print(Markdown(summary.digest))
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from starlette.applications import Starlette
 
 from feedbackloop.cli._app import app
 from feedbackloop.cli._appload import AppOption, DebugOption, close, fail, load_loop
 from feedbackloop.errors import FeedbackLoopError
 from feedbackloop.server import DEFAULT_MAX_BODY_SIZE, create_app
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 _SPEC_ENV = "FEEDBACKLOOP_SERVE_APP"
 _BODY_ENV = "FEEDBACKLOOP_SERVE_MAX_BODY_SIZE"
@@ -51,6 +52,8 @@ def serve(
     datadog, pagerduty, github, jira). Deliveries are verified, saved and answered 202
     at once; a background worker routes them. Stop with Ctrl+C: work in hand finishes.
     """
+    import uvicorn  # only here: every other command (and --help) would pay for it
+
     try:
         loop = load_loop(app_spec)
     except FeedbackLoopError as exc:
