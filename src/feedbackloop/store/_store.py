@@ -314,8 +314,7 @@ class Store:
             count, oldest = tx.connection.execute(
                 select(func.count(), func.min(d.c.received_at)).where(d.c.status == "pending")
             ).one()
-        if oldest is not None and not isinstance(oldest, datetime):
-            oldest = s.from_micros(int(oldest))
+        # min() keeps the column's type: `oldest` is already an aware datetime.
         return int(count), oldest
 
     # --- the outbox -----------------------------------------------------------------
