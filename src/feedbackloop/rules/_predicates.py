@@ -341,14 +341,6 @@ class In(_Leaf):
         return f"{self._name()} in [{', '.join(_show(v) for v in self._sorted())}]"
 
 
-def _text_operand(path: str, method: str, value: object) -> str:
-    if path not in _TEXT:
-        raise RuleError(f"{path}.{method}() needs a text field; {path} is not text")
-    if not isinstance(value, str):
-        raise RuleError(f"{path}.{method}() takes a str; got {value!r}")
-    return value
-
-
 _TEXT: Final = frozenset(
     {"source", "kind", "title", "service", "environment", "fingerprint", "url", "status"}
     | {"external_id", "severity"}

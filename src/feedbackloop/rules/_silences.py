@@ -85,7 +85,7 @@ class Silence:
 
     def applies(self, signal: Signal, now: datetime) -> bool:
         """Whether the silence mutes `signal` at `now`."""
-        return self.starts_at <= now < self.ends_at and self.when(signal)
+        return self.active_at(now) and self.when(signal)
 
 
 @runtime_checkable
