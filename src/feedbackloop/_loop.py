@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -673,13 +673,10 @@ class AsyncFeedbackLoop:
             with self.store.transaction() as plain:
                 tx = BatchTransaction(plain.connection)
                 keyed = [(key, signal) for (key, _), signal in zip(pairs, signals, strict=True)]
-                for (key, signal), new in zip(
-                    keyed, tx.record_signals(keyed, now=now), strict=True
-                ):
-                    if not new:
-                        routed.append(None)
-                        continue
-                    routed.append(self._route(tx, key, signal, now))
+                fresh = tx.record_signals(keyed, now=now)
+                tx.preload(self._groups(s for s, new in zip(signals, fresh, strict=True) if new))
+                for (key, signal), new in zip(keyed, fresh, strict=True):
+                    routed.append(self._route(tx, key, signal, now) if new else None)
                 tx.flush()
         except OperationalError:
             # PostgreSQL: two batches locking links in opposite orders deadlock, and one
@@ -703,6 +700,13 @@ class AsyncFeedbackLoop:
             refs = _refs(mine, [links.get(link_id) for link_id in planned.link_ids])
             outcomes.append(IngestOutcome(key, signal, decision, mine, refs))
         return outcomes
+
+    def _groups(self, signals: Iterable[Signal]) -> Iterator[tuple[str, str, datetime | None]]:
+        """The groups routing `signals` will touch, and since when it counts them."""
+        for signal in signals:
+            for rule, group_key in self.rules.matching(signal):
+                within = rule.threshold.within if rule.threshold is not None else None
+                yield rule.name, group_key, None if within is None else signal.occurred_at - within
 
     def _plan(
         self,
@@ -868,7 +872,8 @@ class AsyncFeedbackLoop:
         if not wanted:
             return {}
         with self.store.transaction() as tx:
-            return {link_id: tx.link(link_id) for link_id in wanted}
+            found = tx.links(wanted)
+        return {link_id: found.get(link_id) for link_id in wanted}
 
     def _touched(
         self, link_ids: Sequence[int], results: Sequence[EffectResult]

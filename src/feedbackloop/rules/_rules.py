@@ -428,34 +428,44 @@ class RuleSet:
             active = self._active
             if self._inhibitions:
                 self._active.observe(signal)
-        rules = self._rules
-        if self._use_index:
-            if self._index is None:
-                self._index = RuleIndex(rules)
-            candidates: Sequence[Rule] = self._index.candidates(signal)
-        else:
-            candidates = rules
         matches: list[RuleMatch] = []
         actions: list[Action] = []
-        for rule in candidates:
-            if not rule.when(signal):
-                continue
-            match = self._apply(rule, signal, now, counts, active)
+        for rule, key in self.matching(signal):
+            match = self._apply(rule, key, signal, now, counts, active)
             matches.append(match)
             actions.extend(match.actions)
-            if not rule.continue_:
-                break
-        return Decision(signal, tuple(actions), tuple(matches), now, rules)
+        return Decision(signal, tuple(actions), tuple(matches), now, self._rules)
+
+    def matching(self, signal: Signal) -> list[tuple[Rule, str]]:
+        """The rules whose predicate matches `signal`, each with its group key for it.
+
+        In the order `evaluate` applies them, ending at the first match that does not
+        `continue_`. Pure: records nothing, so a store can read the window counters and
+        tickets of a whole batch of signals before evaluating them.
+        """
+        if self._use_index:
+            if self._index is None:
+                self._index = RuleIndex(self._rules)
+            candidates: Sequence[Rule] = self._index.candidates(signal)
+        else:
+            candidates = self._rules
+        found = []
+        for rule in candidates:
+            if rule.when(signal):
+                found.append((rule, rule.group_key(signal)))
+                if not rule.continue_:
+                    break
+        return found
 
     def _apply(
         self,
         rule: Rule,
+        key: str,
         signal: Signal,
         now: datetime,
         counts: WindowCounts,
         active: ActiveSignals,
     ) -> RuleMatch:
-        key = rule.group_key(signal)
         threshold = rule.threshold
         count = None
         if threshold is not None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 
 from feedbackloop._models import Signal
 from feedbackloop.store import _schema as s
@@ -33,10 +33,19 @@ from feedbackloop.store._store import (
     StoreTransaction,
     _greatest,
     _insert,
+    _link,
     _signal_row,
 )
 
 __all__ = ["BatchTransaction"]
+
+_CHUNK = 400
+"""Groups per preload query: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+def _chunks(pairs: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    for start in range(0, len(pairs), _CHUNK):
+        yield pairs[start : start + _CHUNK]
 
 
 class _Series:
@@ -63,6 +72,63 @@ class BatchTransaction(StoreTransaction):
         self._by_id: dict[int, TicketLink] = {}
         self._seen: dict[int, tuple[int, int, datetime]] = {}  # occurrences, last seen, now
         self._outcomes: list[dict[str, Any]] = []
+
+    # --- reading a batch's state up front -----------------------------------------------
+
+    def preload(self, groups: Iterable[tuple[str, str, datetime | None]]) -> None:
+        """Read the counters and links of many groups in a few queries.
+
+        `groups` holds `(rule, group key, since)`: the batch will count that group's
+        occurrences from `since` on (None: the rule has no threshold, only its link is
+        needed). Groups the batch already knows are skipped; reading them later on
+        first use gives the same answers, one query each.
+        """
+        lows: dict[tuple[str, str], int | None] = {}
+        for rule, group_key, moment in groups:
+            known = lows.setdefault((rule, group_key), None)
+            if moment is not None:
+                low = s.to_micros(moment) - _BUCKET_MICROS + 1  # as `record` counts
+                lows[rule, group_key] = low if known is None else min(known, low)
+        series = {
+            pair: low for pair, low in lows.items() if low is not None and pair not in self._series
+        }
+        if series:
+            self._preload_series(series)
+        links = [pair for pair in lows if pair not in self._links]
+        if links:
+            self._preload_links(links)
+
+    def _preload_series(self, series: dict[tuple[str, str], int]) -> None:
+        o = s.occurrences
+        low = min(series.values())
+        query = select(o.c.rule, o.c.group_key, o.c.bucket, o.c.count).where(
+            tuple_(o.c.rule, o.c.group_key).in_(bindparam("pairs", expanding=True)),
+            o.c.bucket >= low,
+        )
+        for pair in series:
+            loaded = self._series[pair] = _Series()
+            loaded.low = low
+        for chunk in _chunks(list(series)):
+            for rule, group_key, bucket, count in self.connection.execute(query, {"pairs": chunk}):
+                buckets = self._series[rule, group_key].buckets
+                buckets[bucket] = buckets.get(bucket, 0) + count
+
+    def _preload_links(self, pairs: list[tuple[str, str]]) -> None:
+        t = s.ticket_links
+        query = (
+            select(t)
+            .where(tuple_(t.c.rule, t.c.group_key).in_(bindparam("pairs", expanding=True)))
+            .order_by(t.c.id)
+            .with_for_update()
+        )
+        for pair in pairs:
+            self._links[pair] = None
+        for chunk in _chunks(pairs):
+            for row in self.connection.execute(query, {"pairs": chunk}):
+                link = _link(row)
+                newest = self._links[link.rule, link.group_key]
+                if newest is None or link.generation > newest.generation:
+                    self._remember(link)
 
     # --- window counters ----------------------------------------------------------------
 
@@ -186,6 +252,13 @@ class BatchTransaction(StoreTransaction):
         """One link by id."""
         known = self._by_id.get(link_id)
         return known if known is not None else self._fresh(super().link(link_id))
+
+    def links(self, link_ids: Iterable[int]) -> dict[int, TicketLink]:
+        """The links of `link_ids` that exist, by id: the batch's versions where it has them."""
+        wanted = set(link_ids)
+        found = super().links(wanted - self._by_id.keys())
+        found.update((i, self._by_id[i]) for i in wanted & self._by_id.keys())
+        return found
 
     def open_link_for_theme(self, *, fingerprint: str, theme: str) -> TicketLink | None:
         """An open (or pending) link whose group shares the fingerprint or the theme."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
+    bindparam,
     create_engine,
     event,
     func,
@@ -91,8 +93,11 @@ def _use_immediate_transactions(engine: Engine, *, wal: bool) -> None:
 
 def _insert(connection: Connection, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT on both backends."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    return _insert_for(connection.dialect.name, table)
+
+
+def _insert_for(dialect: str, table: Any) -> Any:
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def _greatest(connection: Connection) -> Any:
@@ -754,33 +759,20 @@ class StoreTransaction:
 
     def current_link(self, rule: str, group_key: str) -> TicketLink | None:
         """The newest link of a group, locked for this transaction on PostgreSQL."""
-        t = s.ticket_links
         row = self.connection.execute(
-            select(t)
-            .where(t.c.rule == rule, t.c.group_key == group_key)
-            .order_by(t.c.generation.desc())
-            .limit(1)
-            .with_for_update()
+            _CURRENT_LINK, {"b_rule": rule, "b_group_key": group_key}
         ).first()
         return None if row is None else _link(row)
 
     def claim_link(self, **values: Any) -> TicketLink | None:
         """Insert a new link generation; None when another worker claimed it first."""
-        t = s.ticket_links
-        statement = (
-            _insert(self.connection, t)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["rule", "group_key", "generation"])
-            .returning(*t.c)
-        )
-        row = self.connection.execute(statement).first()
+        row = self.connection.execute(_claim_link(self.connection.dialect.name), values).first()
         return None if row is None else _link(row)
 
     def update_link(self, link_id: int, **values: Any) -> None:
         """Change fields of a link."""
-        self.connection.execute(
-            update(s.ticket_links).where(s.ticket_links.c.id == link_id).values(**values)
-        )
+        # Without .values(), the SET clause follows the parameters' keys.
+        self.connection.execute(_UPDATE_LINK, {"b_id": link_id, **values})
 
     def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
         """Add one occurrence to a link, atomically."""
@@ -797,10 +789,16 @@ class StoreTransaction:
 
     def link(self, link_id: int) -> TicketLink | None:
         """One link by id."""
-        row = self.connection.execute(
-            select(s.ticket_links).where(s.ticket_links.c.id == link_id)
-        ).first()
+        row = self.connection.execute(_LINK, {"b_id": link_id}).first()
         return None if row is None else _link(row)
+
+    def links(self, link_ids: Iterable[int]) -> dict[int, TicketLink]:
+        """The links of `link_ids` that exist, by id, read in one query."""
+        wanted = sorted(set(link_ids))
+        if not wanted:
+            return {}
+        rows = self.connection.execute(_LINKS, {"b_ids": wanted})
+        return {link.id: link for link in map(_link, rows)}
 
     def link_for_ticket(self, tracker: str, key: str) -> TicketLink | None:
         """The link of ticket `key` in `tracker`."""
@@ -859,21 +857,17 @@ class StoreTransaction:
         self, effect_key: str, kind: str, payload: Mapping[str, Any], *, now: datetime
     ) -> int | None:
         """Plan an effect once; None when `effect_key` was planned before."""
-        statement = (
-            _insert(self.connection, s.outbox)
-            .values(
-                effect_key=effect_key,
-                kind=kind,
-                payload=dict(payload),
-                status="pending",
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["effect_key"])
-            .returning(s.outbox.c.id)
-        )
-        found = self.connection.execute(statement).scalar_one_or_none()
+        values = {
+            "effect_key": effect_key,
+            "kind": kind,
+            "payload": dict(payload),
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        statement = _add_effect(self.connection.dialect.name)
+        found = self.connection.execute(statement, values).scalar_one_or_none()
         return None if found is None else int(found)
 
     # --- action items -------------------------------------------------------------------
@@ -892,6 +886,42 @@ class StoreTransaction:
         self.connection.execute(
             update(s.action_items).where(s.action_items.c.id == item_id).values(**values)
         )
+
+
+# Statements the hot path runs for every signal or effect, built once: SQLAlchemy then
+# finds their compiled form by a cheap cache key instead of rebuilding the expression.
+_links_table = s.ticket_links
+_CURRENT_LINK = (
+    select(_links_table)
+    .where(
+        _links_table.c.rule == bindparam("b_rule"),
+        _links_table.c.group_key == bindparam("b_group_key"),
+    )
+    .order_by(_links_table.c.generation.desc())
+    .limit(1)
+    .with_for_update()
+)
+_LINK = select(_links_table).where(_links_table.c.id == bindparam("b_id"))
+_LINKS = select(_links_table).where(_links_table.c.id.in_(bindparam("b_ids", expanding=True)))
+_UPDATE_LINK = update(_links_table).where(_links_table.c.id == bindparam("b_id"))
+
+
+@functools.cache
+def _claim_link(dialect: str) -> Any:
+    return (
+        _insert_for(dialect, _links_table)
+        .on_conflict_do_nothing(index_elements=["rule", "group_key", "generation"])
+        .returning(*_links_table.c)
+    )
+
+
+@functools.cache
+def _add_effect(dialect: str) -> Any:
+    return (
+        _insert_for(dialect, s.outbox)
+        .on_conflict_do_nothing(index_elements=["effect_key"])
+        .returning(s.outbox.c.id)
+    )
 
 
 def _delivery(row: Row[Any]) -> Delivery:
