@@ -75,6 +75,7 @@ from feedbackloop.rules import (
     Notify,
     OpenTicket,
     Outcome,
+    Rule,
     RuleMatch,
     RuleSet,
 )
@@ -637,10 +638,15 @@ class AsyncFeedbackLoop:
         )
 
     def _route(
-        self, tx: StoreTransaction, key: str, signal: Signal, now: datetime
+        self,
+        tx: StoreTransaction,
+        key: str,
+        signal: Signal,
+        now: datetime,
+        matching: Sequence[tuple[Rule, str]] | None = None,
     ) -> tuple[Decision, _Planned]:
         """Evaluate the rules for a recorded signal and plan what they decided."""
-        decision = self.rules.evaluate(signal, counts=tx)
+        decision = self.rules.evaluate(signal, counts=tx, matching=matching)
         planned = _Planned()
         for match in decision.matches:
             if match.outcome is Outcome.HELD:
@@ -674,9 +680,16 @@ class AsyncFeedbackLoop:
                 tx = BatchTransaction(plain.connection)
                 keyed = [(key, signal) for (key, _), signal in zip(pairs, signals, strict=True)]
                 fresh = tx.record_signals(keyed, now=now)
-                tx.preload(self._groups(s for s, new in zip(signals, fresh, strict=True) if new))
-                for (key, signal), new in zip(keyed, fresh, strict=True):
-                    routed.append(self._route(tx, key, signal, now) if new else None)
+                # Which rules match decides which groups' state to read: all at once.
+                matched = [
+                    self.rules.matching(signal) if new else None
+                    for signal, new in zip(signals, fresh, strict=True)
+                ]
+                tx.preload(_groups(signals, matched))
+                for (key, signal), found in zip(keyed, matched, strict=True):
+                    routed.append(
+                        None if found is None else self._route(tx, key, signal, now, found)
+                    )
                 tx.flush()
         except OperationalError:
             # PostgreSQL: two batches locking links in opposite orders deadlock, and one
@@ -700,13 +713,6 @@ class AsyncFeedbackLoop:
             refs = _refs(mine, [links.get(link_id) for link_id in planned.link_ids])
             outcomes.append(IngestOutcome(key, signal, decision, mine, refs))
         return outcomes
-
-    def _groups(self, signals: Iterable[Signal]) -> Iterator[tuple[str, str, datetime | None]]:
-        """The groups routing `signals` will touch, and since when it counts them."""
-        for signal in signals:
-            for rule, group_key in self.rules.matching(signal):
-                within = rule.threshold.within if rule.threshold is not None else None
-                yield rule.name, group_key, None if within is None else signal.occurred_at - within
 
     def _plan(
         self,
@@ -880,6 +886,16 @@ class AsyncFeedbackLoop:
     ) -> tuple[TicketRef, ...]:
         links = self._links(link_ids)
         return _refs(results, [links[link_id] for link_id in link_ids])
+
+
+def _groups(
+    signals: Sequence[Signal], matched: Sequence[Sequence[tuple[Rule, str]] | None]
+) -> Iterator[tuple[str, str, datetime | None]]:
+    """The groups routing the signals will touch, and since when it counts them."""
+    for signal, found in zip(signals, matched, strict=True):
+        for rule, group_key in found or ():
+            since = None if rule.threshold is None else signal.occurred_at - rule.threshold.within
+            yield rule.name, group_key, since
 
 
 def _refs(

@@ -397,6 +397,7 @@ class RuleSet:
         counts: WindowCounts | None = None,
         now: datetime | None = None,
         active: ActiveSignals | None = None,
+        matching: Sequence[tuple[Rule, str]] | None = None,
     ) -> Decision:
         """Decide what to do with `signal`. Pure: no I/O, state only through `counts`.
 
@@ -410,6 +411,8 @@ class RuleSet:
                 so replaying history decides as live traffic did.
             active: The active signals for inhibitions; default: this rule set's own
                 view, which observes each evaluated signal.
+            matching: What `matching(signal)` returned, when the caller already asked
+                (a batch that read its groups' state first); default: asked here.
 
         Returns:
             The decision, with `explain()` for the reasons.
@@ -430,7 +433,9 @@ class RuleSet:
                 self._active.observe(signal)
         matches: list[RuleMatch] = []
         actions: list[Action] = []
-        for rule, key in self.matching(signal):
+        if matching is None:
+            matching = self.matching(signal)
+        for rule, key in matching:
             match = self._apply(rule, key, signal, now, counts, active)
             matches.append(match)
             actions.extend(match.actions)
