@@ -18,12 +18,13 @@ other workers commit while it runs (as if it had run just before them).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import BigInteger, Connection, Integer, bindparam, func, select, tuple_, update
 
 from feedbackloop._models import Signal
 from feedbackloop.store import _schema as s
@@ -31,8 +32,8 @@ from feedbackloop.store._records import TicketLink
 from feedbackloop.store._store import (
     _BUCKET_MICROS,
     StoreTransaction,
-    _greatest,
     _insert,
+    _insert_for,
     _link,
     _signal_row,
 )
@@ -72,6 +73,8 @@ class BatchTransaction(StoreTransaction):
         self._by_id: dict[int, TicketLink] = {}
         self._seen: dict[int, tuple[int, int, datetime]] = {}  # occurrences, last seen, now
         self._outcomes: list[dict[str, Any]] = []
+        self._sqlite = connection.dialect.name == "sqlite"
+        self._rows: dict[str, dict[str, Any]] = {}  # signals recorded at `flush` (SQLite)
 
     # --- reading a batch's state up front -----------------------------------------------
 
@@ -168,32 +171,51 @@ class BatchTransaction(StoreTransaction):
     def record_signals(self, signals: Sequence[tuple[str, Signal]], *, now: datetime) -> list[bool]:
         """Record (event key, signal) pairs once each; True for those recorded now.
 
-        A key recorded before, or earlier in `signals`, is False. The rows say
-        `pending` until `set_signal_outcome` (written back by `flush`).
+        A key recorded before, or earlier in `signals`, is False. Each row gets its
+        outcome from `set_signal_outcome`; both are written by `flush`.
         """
         rows: dict[str, dict[str, Any]] = {}
         for key, signal in signals:
             if key not in rows:
                 rows[key] = _signal_row(key, signal, now)
-        if not rows:
-            return []
-        statement = (
-            _insert(self.connection, s.signals)
-            .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(s.signals.c.event_key)
-        )
-        fresh = set(self.connection.execute(statement, list(rows.values())).scalars())
+        if self._sqlite:
+            # The batch holds SQLite's write lock (BEGIN IMMEDIATE): no other writer can
+            # record a key between this look and the insert in `flush`.
+            fresh = set(rows) - self._recorded_keys(list(rows))
+            self._rows.update((key, rows[key]) for key in rows if key in fresh)
+        else:
+            # Elsewhere the insert itself decides: a concurrent batch recording the same
+            # key waits on the unique index until this one commits, then skips it.
+            statement = (
+                _insert(self.connection, s.signals)
+                .on_conflict_do_nothing(index_elements=["event_key"])
+                .returning(s.signals.c.event_key)
+            )
+            fresh = set(self.connection.execute(statement, list(rows.values())).scalars())
         recorded = []
         for key, _ in signals:
             recorded.append(key in fresh)
             fresh.discard(key)
         return recorded
 
+    def _recorded_keys(self, keys: list[str]) -> set[str]:
+        column = s.signals.c.event_key
+        query = select(column).where(column.in_(bindparam("keys", expanding=True)))
+        found: set[str] = set()
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            found.update(self.connection.execute(query, {"keys": chunk}).scalars())
+        return found
+
     def set_signal_outcome(
         self, event_key: str, *, rules: Sequence[str], outcome: str, link_id: int | None
     ) -> None:
         """Record what the rules decided for a recorded signal (written by `flush`)."""
-        self._outcomes.append({"k": event_key, "r": list(rules), "o": outcome, "l": link_id})
+        row = self._rows.get(event_key)
+        if row is not None:
+            row.update(rules=list(rules), outcome=outcome, link_id=link_id)
+        else:
+            self._outcomes.append({"k": event_key, "r": list(rules), "o": outcome, "l": link_id})
 
     # --- ticket links -------------------------------------------------------------------
 
@@ -267,16 +289,15 @@ class BatchTransaction(StoreTransaction):
     # --- writing back ---------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the batch's counters, link occurrences and outcomes, in a few statements."""
+        """Write the batch's signals, counters, link occurrences and outcomes, in a few
+        statements."""
         c = self.connection
+        if self._rows:
+            _INSERT_SIGNALS.run(c, list(self._rows.values()))
+            self._rows = {}
         if self._added:
-            o = s.occurrences
-            upsert = _insert(c, o)
-            c.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["rule", "group_key", "bucket"],
-                    set_={"count": o.c.count + upsert.excluded.count},
-                ),
+            _ADD_OCCURRENCES.run(
+                c,
                 [
                     {"rule": rule, "group_key": key, "bucket": bucket, "count": n}
                     for (rule, key, bucket), n in sorted(self._added.items())
@@ -284,15 +305,8 @@ class BatchTransaction(StoreTransaction):
             )
             self._added.clear()
         if self._seen:
-            t = s.ticket_links
-            c.execute(
-                update(t)
-                .where(t.c.id == bindparam("b_id"))
-                .values(
-                    occurrences=t.c.occurrences + bindparam("b_n"),
-                    last_seen_at=_greatest(c)(t.c.last_seen_at, bindparam("b_last")),
-                    updated_at=bindparam("b_now", type_=s.UtcMicros()),
-                ),
+            _COUNT_LINK_OCCURRENCES.run(
+                c,
                 [
                     {"b_id": link_id, "b_n": n, "b_last": last, "b_now": now}
                     for link_id, (n, last, now) in sorted(self._seen.items())
@@ -300,15 +314,84 @@ class BatchTransaction(StoreTransaction):
             )
             self._seen.clear()
         if self._outcomes:
-            t = s.signals
-            c.execute(
-                update(t)
-                .where(t.c.event_key == bindparam("k"))
-                .values(
-                    rules=bindparam("r", type_=t.c.rules.type),
-                    outcome=bindparam("o"),
-                    link_id=bindparam("l"),
-                ),
-                self._outcomes,
-            )
+            _SET_OUTCOMES.run(c, self._outcomes)
             self._outcomes = []
+
+
+class _Bulk:
+    """A statement run for many rows at once.
+
+    On SQLite it goes straight to the driver's `executemany`, each value converted by
+    its column type's own bind processor: SQLAlchemy's executemany spends more per row
+    building and processing parameter dicts than SQLite spends storing the row. The
+    SQL is compiled from the statement once, so it stays the schema's.
+    """
+
+    def __init__(self, build: Callable[[str], Any]) -> None:
+        self._build = functools.cache(build)
+        self._sqlite: tuple[str, list[tuple[str, Callable[[Any], Any] | None]]] | None = None
+
+    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Execute the statement once per row (all rows have the same keys)."""
+        dialect = connection.dialect
+        if dialect.name != "sqlite":
+            connection.execute(self._build(dialect.name), rows)
+            return
+        if self._sqlite is None:
+            compiled = self._build("sqlite").compile(dialect=dialect, column_keys=list(rows[0]))
+            names = compiled.positiontup or []
+            self._sqlite = (
+                compiled.string,
+                [(name, compiled.binds[name].type.bind_processor(dialect)) for name in names],
+            )
+        sql, params = self._sqlite
+        values = [
+            tuple(row[name] if to_db is None else to_db(row[name]) for name, to_db in params)
+            for row in rows
+        ]
+        connection.exec_driver_sql(sql, values)
+
+
+def _build_insert_signals(dialect: str) -> Any:
+    return _insert_for(dialect, s.signals).on_conflict_do_nothing(index_elements=["event_key"])
+
+
+def _build_add_occurrences(dialect: str) -> Any:
+    upsert = _insert_for(dialect, s.occurrences)
+    return upsert.on_conflict_do_update(
+        index_elements=["rule", "group_key", "bucket"],
+        set_={"count": s.occurrences.c.count + upsert.excluded.count},
+    )
+
+
+def _build_count_link_occurrences(dialect: str) -> Any:
+    t = s.ticket_links
+    greatest = func.max if dialect == "sqlite" else func.greatest
+    return (
+        update(t)
+        .where(t.c.id == bindparam("b_id"))
+        .values(
+            occurrences=t.c.occurrences + bindparam("b_n", type_=Integer()),
+            last_seen_at=greatest(t.c.last_seen_at, bindparam("b_last", type_=BigInteger())),
+            updated_at=bindparam("b_now", type_=s.UtcMicros()),
+        )
+    )
+
+
+def _build_set_outcomes(dialect: str) -> Any:
+    t = s.signals
+    return (
+        update(t)
+        .where(t.c.event_key == bindparam("k"))
+        .values(
+            rules=bindparam("r", type_=t.c.rules.type),
+            outcome=bindparam("o", type_=t.c.outcome.type),
+            link_id=bindparam("l", type_=t.c.link_id.type),
+        )
+    )
+
+
+_INSERT_SIGNALS = _Bulk(_build_insert_signals)
+_ADD_OCCURRENCES = _Bulk(_build_add_occurrences)
+_COUNT_LINK_OCCURRENCES = _Bulk(_build_count_link_occurrences)
+_SET_OUTCOMES = _Bulk(_build_set_outcomes)
