@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -952,11 +953,19 @@ def _effect(row: Row[Any]) -> Effect:
     )
 
 
+# A link row's columns are TicketLink's fields, in order: rows convert by position,
+# without building a mapping per row (the hot path reads thousands of links).
+_LINK_FIELDS = [field.name for field in dataclasses.fields(TicketLink)]
+assert [column.name for column in s.ticket_links.c] == _LINK_FIELDS, "TicketLink != table"
+_SYNC_ORIGIN = _LINK_FIELDS.index("sync_origin")
+_FIELDS = _LINK_FIELDS.index("fields")
+
+
 def _link(row: Row[Any]) -> TicketLink:
-    m = dict(row._mapping)
-    m["sync_origin"] = bool(m["sync_origin"])
-    m["fields"] = dict(m["fields"] or {})
-    return TicketLink(**m)
+    values = list(row)
+    values[_SYNC_ORIGIN] = bool(values[_SYNC_ORIGIN])
+    values[_FIELDS] = dict(values[_FIELDS] or {})
+    return TicketLink(*values)
 
 
 def _dead_letter(row: Row[Any]) -> DeadLetter:
