@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -253,7 +254,7 @@ class BatchTransaction(StoreTransaction):
         super().update_link(link_id, **values)
         link = self._by_id.get(link_id)
         if link is not None:
-            self._remember(dataclasses.replace(link, **values))
+            self._remember(_replaced(link, values))
 
     def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
         """Add one occurrence to a link (written by `flush`)."""
@@ -262,11 +263,13 @@ class BatchTransaction(StoreTransaction):
         link = self._by_id.get(link_id)
         if link is not None:
             self._remember(
-                dataclasses.replace(
+                _replaced(
                     link,
-                    occurrences=link.occurrences + 1,
-                    last_seen_at=max(link.last_seen_at, at),
-                    updated_at=now,
+                    {
+                        "occurrences": link.occurrences + 1,
+                        "last_seen_at": max(link.last_seen_at, at),
+                        "updated_at": now,
+                    },
                 )
             )
 
@@ -316,6 +319,19 @@ class BatchTransaction(StoreTransaction):
         if self._outcomes:
             _SET_OUTCOMES.run(c, self._outcomes)
             self._outcomes = []
+
+
+_LINK_FIELDS = [field.name for field in dataclasses.fields(TicketLink)]
+_LINK_POSITION = {name: index for index, name in enumerate(_LINK_FIELDS)}
+_link_values = operator.attrgetter(*_LINK_FIELDS)
+
+
+def _replaced(link: TicketLink, changes: dict[str, Any]) -> TicketLink:
+    """`dataclasses.replace(link, **changes)` at a fraction of the cost (once per signal)."""
+    values = list(_link_values(link))
+    for name, value in changes.items():
+        values[_LINK_POSITION[name]] = value
+    return TicketLink(*values)
 
 
 class _Bulk:
