@@ -62,17 +62,34 @@ def hmac_sha256_hex(secret: str | bytes, body: bytes) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
+def _signer(secret: str) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with `secret` and fed nothing: copied for each body, which
+    spares setting the key up again for every delivery."""
+    return hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+
+
+def _signed_hex(signer: hmac.HMAC, body: bytes) -> str:
+    mac = signer.copy()
+    mac.update(body)
+    return mac.hexdigest()
+
+
 def matches_any(candidates: Iterable[str], secrets: Iterable[str], body: bytes) -> bool:
     """True when any candidate hex signature equals the HMAC of `body` under any secret.
 
     Every comparison runs in constant time; all pairs are compared, so the time does
     not reveal which secret or which candidate matched.
     """
-    expected = [hmac_sha256_hex(secret, body) for secret in secrets]
+    return _matches_any(candidates, [_signer(secret) for secret in secrets], body)
+
+
+def _matches_any(candidates: Iterable[str], signers: Iterable[hmac.HMAC], body: bytes) -> bool:
+    expected = [_signed_hex(signer, body) for signer in signers]
     found = False
     for candidate in candidates:
+        normalised = candidate.strip().lower()
         for digest in expected:
-            found |= hmac.compare_digest(candidate.strip().lower(), digest)
+            found |= hmac.compare_digest(normalised, digest)
     return found
 
 
@@ -321,9 +338,19 @@ def check_signature(
         SignatureError: the header is missing, holds no well-formed entry, or no entry
             matches.
     """
+    candidates = _signature_entries(headers, source=source, header_name=header_name, prefix=prefix)
+    signers = [_signer(secret) for secret in secrets]
+    _require_match(candidates, signers, body, source=source, header_name=header_name)
+
+
+def _signature_entries(
+    headers: Headers, *, source: str, header_name: str, prefix: str
+) -> list[str]:
+    """The well-formed hex digests of the signature header (see `check_signature`)."""
     value = require_header(headers, header_name, source=source)
     candidates: list[str] = []
-    for entry in (part.strip() for part in value.split(",")):
+    for part in value.split(","):
+        entry = part.strip()
         if not entry.startswith(prefix):
             continue
         digest = entry.removeprefix(prefix)
@@ -336,7 +363,18 @@ def check_signature(
             f"{source}: malformed {header_name} header: expected {prefix}<64 hex digits>",
             source=source,
         )
-    if not matches_any(candidates, secrets, body):
+    return candidates
+
+
+def _require_match(
+    candidates: list[str],
+    signers: Iterable[hmac.HMAC],
+    body: bytes,
+    *,
+    source: str,
+    header_name: str,
+) -> None:
+    if not _matches_any(candidates, signers, body):
         raise SignatureError(
             f"{source}: {header_name} does not match the body "
             "(a wrong secret, or the body was altered on the way)",
@@ -454,16 +492,24 @@ class HmacWebhookSource(WebhookSource):
     ) -> None:
         super().__init__(verify=verify)
         self._secrets = secrets_of(secrets)
+        self._signers: tuple[hmac.HMAC, ...] | None = None  # keyed on first use
 
     def _configured(self) -> bool:
         return bool(self._secrets)
 
     def _check(self, headers: Headers, body: bytes) -> None:
-        check_signature(
+        candidates = _signature_entries(
             headers,
-            body,
-            [secret.get_secret_value() for secret in self._secrets],
             source=self.name,
             header_name=self.signature_header,
             prefix=self.signature_prefix,
         )
+        _require_match(
+            candidates, self._keyed(), body, source=self.name, header_name=self.signature_header
+        )
+
+    def _keyed(self) -> tuple[hmac.HMAC, ...]:
+        """The secrets as keyed HMACs, made once rather than for every delivery."""
+        if self._signers is None:
+            self._signers = tuple(_signer(secret.get_secret_value()) for secret in self._secrets)
+        return self._signers
