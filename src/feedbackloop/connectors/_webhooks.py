@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -155,7 +156,7 @@ def _describe(value: Any) -> str:
     return _KIND_NAMES.get(type(value), type(value).__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Payload:
     """A read-only view of a decoded JSON value that names the field it cannot read.
 
@@ -170,6 +171,14 @@ class Payload:
     source: str
     path: str = ""
 
+    def __init__(self, value: Any, source: str, path: str = "") -> None:
+        # A frozen dataclass sets each field through object.__setattr__, which costs more
+        # than most reads; parsers make several views per delivery, so the slots are set
+        # directly.
+        _set_value(self, value)
+        _set_source(self, source)
+        _set_path(self, path)
+
     @classmethod
     def from_body(cls, body: bytes, *, source: str) -> Payload:
         """Decode `body`, which must be a JSON object."""
@@ -181,7 +190,9 @@ class Payload:
         return cls(value, source)
 
     def _where(self, path: str) -> str:
-        return ".".join(part for part in (self.path, path) if part) or "(body)"
+        if self.path and path:
+            return f"{self.path}.{path}"
+        return self.path or path or "(body)"
 
     def error(self, path: str, problem: str) -> PayloadError:
         """A PayloadError about field `path`: `"<source>: <field>: <problem>"`."""
@@ -189,17 +200,29 @@ class Payload:
         return PayloadError(f"{self.source}: {where}: {problem}", source=self.source, field=where)
 
     def _lookup(self, path: str) -> Any:
+        # The hot path of every parser: no bookkeeping of the walk, which `_walk_error`
+        # redoes only when a step lands on something that is not an object.
+        value = self.value
+        if "." not in path and path and isinstance(value, dict):
+            return value.get(path)  # one step: most fields are read so
+        for part in _parts(path):
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif value is None:
+                return None
+            else:
+                raise self._walk_error(path)
+        return value
+
+    def _walk_error(self, path: str) -> PayloadError:
         value = self.value
         walked: list[str] = []
-        for part in path.split(".") if path else ():
-            if value is None:
-                return None
+        for part in _parts(path):
             if not isinstance(value, dict):
-                where = ".".join(walked)
-                raise self.error(where, f"expected an object, got {_describe(value)}")
+                break
             value = value.get(part)
             walked.append(part)
-        return value
+        return self.error(".".join(walked), f"expected an object, got {_describe(value)}")
 
     def optional(self, path: str, kind: type[_T]) -> _T | None:
         """The value at `path` if present, else None; a wrong type is an error.
@@ -208,6 +231,12 @@ class Payload:
         variable reads the same as a missing one).
         """
         value = self._lookup(path)
+        if type(value) is kind and (not isinstance(value, str) or value.strip()):
+            return value  # the common case: exactly the type asked for
+        return self._typed(path, value, kind)
+
+    def _typed(self, path: str, value: Any, kind: type[_T]) -> _T | None:
+        """`optional`'s rules applied to `value`, already read from `path`."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         # bool is an int subclass, and JSON integers are valid numbers.
@@ -230,9 +259,11 @@ class Payload:
     def optional_ident(self, path: str) -> str | None:
         """An identifier that vendors send as a string or an integer, as a string."""
         value = self._lookup(path)
+        if type(value) is str and value.strip():
+            return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        return self.optional(path, str)
+        return self._typed(path, value, str)
 
     def ident(self, path: str) -> str:
         """A required identifier (string or integer), as a string."""
@@ -247,15 +278,22 @@ class Payload:
         Times without a zone are taken as UTC; numbers above 10^11 as milliseconds.
         """
         value = self._lookup(path)
-        if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
-            value = float(value)
+        if isinstance(value, str):
+            stripped = value.strip()
+            if _is_epoch_text(stripped):
+                return self._epoch(path, float(value))
+            if stripped:
+                return self._iso(path, value, stripped)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return self._epoch(path, value)
-        text = self.optional(path, str)
+        text = self._typed(path, value, str)
         if text is None:
             return None
+        return self._iso(path, text, text.strip())
+
+    def _iso(self, path: str, text: str, stripped: str) -> datetime:
         try:
-            moment = datetime.fromisoformat(text.strip().removesuffix(" UTC"))
+            moment = datetime.fromisoformat(stripped.removesuffix(" UTC"))
         except ValueError:
             raise self.error(path, f"not an ISO 8601 time: {text[:60]!r}") from None
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -310,7 +348,22 @@ class Payload:
             ) from exc
 
 
+_set_value, _set_source, _set_path = (vars(Payload)[name].__set__ for name in Payload.__slots__)
 _EPOCH = re.compile(r"-?\d{1,16}(\.\d+)?")
+
+
+def _is_epoch_text(text: str) -> bool:
+    """Whether `text` (stripped) matches `_EPOCH`, trying the cheap tests first."""
+    if text.isdecimal():  # what \d matches; most epoch texts are plain digits
+        return len(text) <= 16
+    # Epoch text ends in a digit; ISO text mostly ends in Z, which spares the regex.
+    return text[-1:].isdecimal() and _EPOCH.fullmatch(text) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parts(path: str) -> tuple[str, ...]:
+    """The steps of a dotted path; parsers ask for the same few paths again and again."""
+    return tuple(path.split(".")) if path else ()
 
 
 # --- signatures ------------------------------------------------------------------------
