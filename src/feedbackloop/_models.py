@@ -196,8 +196,9 @@ class _Model(BaseModel):
     _ignored_in_equality: ClassVar[frozenset[str]] = frozenset({"raw"})
 
     def __init__(self, /, **data: Any) -> None:
+        # What BaseModel.__init__ does, without passing every field on once more as keywords.
         try:
-            super().__init__(**data)
+            self.__pydantic_validator__.validate_python(data, self_instance=self)
         except pydantic.ValidationError as exc:
             raise _translate(exc) from exc
 
