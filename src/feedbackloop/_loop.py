@@ -691,6 +691,9 @@ class AsyncFeedbackLoop:
                         None if found is None else self._route(tx, key, signal, now, found)
                     )
                 tx.flush()
+                touched = tx.links(
+                    i for done in routed if done is not None for i in done[1].link_ids
+                )
         except OperationalError:
             # PostgreSQL: two batches locking links in opposite orders deadlock, and one
             # is rolled back; its signals then go one by one (nothing of it was kept).
@@ -702,7 +705,10 @@ class AsyncFeedbackLoop:
         self._count_recorded(sum(done is not None for done in routed), signals[-1].occurred_at)
         effect_ids = [i for done in routed if done is not None for i in done[1].effect_ids]
         results = {result.effect_id: result for result in await self._run(effect_ids)}
-        links = self._links(i for done in routed if done is not None for i in done[1].link_ids)
+        # Only the effects' ticket creations change what a link refers to: links still
+        # pending when the batch ended are read again, the others are as it left them.
+        refs = {link_id: link.ref() for link_id, link in touched.items()}
+        refs.update(self._refs_of(i for i, link in touched.items() if link.status == "pending"))
         outcomes = []
         for (key, _), signal, done in zip(pairs, signals, routed, strict=True):
             if done is None:
@@ -710,8 +716,8 @@ class AsyncFeedbackLoop:
                 continue
             decision, planned = done
             mine = tuple(results[i] for i in planned.effect_ids if i in results)
-            refs = _refs(mine, [links.get(link_id) for link_id in planned.link_ids])
-            outcomes.append(IngestOutcome(key, signal, decision, mine, refs))
+            tickets = _tickets(mine, [refs.get(link_id) for link_id in planned.link_ids])
+            outcomes.append(IngestOutcome(key, signal, decision, mine, tickets))
         return outcomes
 
     def _plan(
@@ -872,20 +878,20 @@ class AsyncFeedbackLoop:
         if self._recorded // _PRUNE_EVERY > before // _PRUNE_EVERY:
             self.prune(at)
 
-    def _links(self, link_ids: Iterable[int]) -> dict[int, TicketLink | None]:
-        """The links of `link_ids`, each read once, in one transaction."""
+    def _refs_of(self, link_ids: Iterable[int]) -> dict[int, TicketRef | None]:
+        """The tickets of the links of `link_ids` (None: not created yet), in one query."""
         wanted = sorted(set(link_ids))
         if not wanted:
             return {}
         with self.store.transaction() as tx:
             found = tx.links(wanted)
-        return {link_id: found.get(link_id) for link_id in wanted}
+        return {i: link.ref() for i, link in found.items()}
 
     def _touched(
         self, link_ids: Sequence[int], results: Sequence[EffectResult]
     ) -> tuple[TicketRef, ...]:
-        links = self._links(link_ids)
-        return _refs(results, [links[link_id] for link_id in link_ids])
+        refs = self._refs_of(link_ids)
+        return _tickets(results, [refs.get(link_id) for link_id in link_ids])
 
 
 def _groups(
@@ -898,19 +904,18 @@ def _groups(
             yield rule.name, group_key, since
 
 
-def _refs(
-    results: Sequence[EffectResult], links: Sequence[TicketLink | None]
+def _tickets(
+    results: Sequence[EffectResult], refs: Sequence[TicketRef | None]
 ) -> tuple[TicketRef, ...]:
     """The tickets effects touched, then those of the links, each once."""
-    refs: dict[str, TicketRef] = {}
+    tickets: dict[str, TicketRef] = {}
     for result in results:
         if result.ticket is not None:
-            refs[f"{result.ticket.tracker}:{result.ticket.key}"] = result.ticket
-    for link in links:
-        ref = None if link is None else link.ref()
+            tickets[f"{result.ticket.tracker}:{result.ticket.key}"] = result.ticket
+    for ref in refs:
         if ref is not None:
-            refs.setdefault(f"{ref.tracker}:{ref.key}", ref)
-    return tuple(refs.values())
+            tickets.setdefault(f"{ref.tracker}:{ref.key}", ref)
+    return tuple(tickets.values())
 
 
 def default_sources(pm: pluggy.PluginManager | None = None) -> list[Source]:
