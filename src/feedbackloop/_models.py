@@ -159,12 +159,21 @@ class ActionItemStatus(enum.StrEnum):
 
 
 def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value  # what astimezone(UTC) would return
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValueError(
             f"naive datetime {value.isoformat()} has no time zone; "
             "pass a timezone-aware datetime, e.g. datetime.now(timezone.utc)"
         )
     return value.astimezone(UTC)
+
+
+def _severity_named(value: Any) -> Any:
+    """A severity's name (any case) as the Severity; anything else is pydantic's to judge."""
+    if type(value) is Severity or not isinstance(value, str):
+        return value  # the common case first: already a Severity
+    return Severity.coerce(value)
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
@@ -278,7 +287,7 @@ class Signal(_Model):
     @pydantic.field_validator("severity", mode="before")
     @classmethod
     def _coerce_severity(cls, value: Any) -> Any:
-        return Severity.coerce(value) if isinstance(value, str) else value
+        return _severity_named(value)
 
     @pydantic.field_validator("fingerprint", mode="before")
     @classmethod
@@ -323,7 +332,7 @@ class Incident(_Model):
     @pydantic.field_validator("severity", mode="before")
     @classmethod
     def _coerce_severity(cls, value: Any) -> Any:
-        return Severity.coerce(value) if isinstance(value, str) else value
+        return _severity_named(value)
 
     @pydantic.model_validator(mode="after")
     def _check_timeline(self) -> Self:
@@ -393,7 +402,7 @@ class ActionItem(_Model):
     @pydantic.field_validator("priority", mode="before")
     @classmethod
     def _coerce_priority(cls, value: Any) -> Any:
-        return Severity.coerce(value) if isinstance(value, str) else value
+        return _severity_named(value)
 
 
 class Learning(_Model):
