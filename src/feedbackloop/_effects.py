@@ -94,7 +94,10 @@ class EffectRunner:
             ticket = await self._perform(effect)
         except Exception as exc:
             return self._failed(effect, exc)
-        self.store.finish_effect(effect.id, now=self.clock())
+        if isinstance(ticket, _Created):
+            ticket = ticket.save(self.store, effect.id, now=self.clock())
+        else:
+            self.store.finish_effect(effect.id, now=self.clock())
         result = EffectResult(effect.id, effect.kind, "done", ticket=ticket)
         _log.info("effect.done", kind=effect.kind, effect_id=effect.id, ticket=_key(ticket))
         if self._on_done is not None:
@@ -127,11 +130,11 @@ class EffectRunner:
         _log.error("effect.dead", kind=effect.kind, effect_id=effect.id, error=error)
         return EffectResult(effect.id, effect.kind, "dead", error=error)
 
-    async def _perform(self, effect: Effect) -> TicketRef | None:
+    async def _perform(self, effect: Effect) -> TicketRef | _Created | None:
         payload = effect.payload
         kind = effect.kind
         if kind == "create":
-            return await self._create(self._link(payload))
+            return await self._create(int(payload["link_id"]))
         if kind in ("comment", "comment_ticket"):
             # A recurrence comment is written when it runs, with the link's latest count.
             link = self._link(payload)
@@ -174,12 +177,13 @@ class EffectRunner:
 
     # --- tickets ------------------------------------------------------------------------
 
-    async def _create(self, link: TicketLink) -> TicketRef | None:
-        if link.status != "pending":
-            return link.ref()  # created already (a redelivered effect)
-        tracker = self._tracker(link.tracker)
-        # Count the attempt before calling: after a crash, the next try reconciles.
+    async def _create(self, link_id: int) -> TicketRef | _Created | None:
         with self.store.transaction() as tx:
+            link = _existing(tx.link(link_id), link_id)
+            if link.status != "pending":
+                return link.ref()  # created already (a redelivered effect)
+            tracker = self._tracker(link.tracker)
+            # Count the attempt before calling: after a crash, the next try reconciles.
             tx.update_link(link.id, attempts=link.attempts + 1)
         ref: TicketRef | None = None
         if link.attempts > 0:
@@ -192,12 +196,7 @@ class EffectRunner:
                 ref = await tracker.find(link.marker, fields=link.fields)
                 if ref is None:
                     raise
-        now = self.clock()
-        with self.store.transaction() as tx:
-            tx.update_link(
-                link.id, key=ref.key, url=ref.url, status="open", created_at=now, updated_at=now
-            )
-        return ref.model_copy(update={"tracker": link.tracker})
+        return _Created(link.id, ref.model_copy(update={"tracker": link.tracker}))
 
     async def _reopen(self, link: TicketLink) -> TicketRef | None:
         tracker = self._tracker(link.tracker)
@@ -209,14 +208,40 @@ class EffectRunner:
         return link.ref()
 
     def _link(self, payload: Mapping[str, Any]) -> TicketLink:
-        link = self.store.link(int(payload["link_id"]))
-        if link is None:
-            raise ConfigurationError(f"ticket link {payload['link_id']} no longer exists")
-        return link
+        link_id = int(payload["link_id"])
+        return _existing(self.store.link(link_id), link_id)
 
     def _tracker(self, name: str) -> Tracker:
         tracker: Tracker = _lookup(self.trackers, name, "tracker")
         return tracker
+
+
+@dataclass(frozen=True, slots=True)
+class _Created:
+    """A ticket the tracker created, to be linked as its effect completes."""
+
+    link_id: int
+    ref: TicketRef
+
+    def save(self, store: Store, effect_id: int, *, now: datetime) -> TicketRef:
+        """Link the ticket and finish the effect, in one transaction."""
+        with store.transaction() as tx:
+            tx.update_link(
+                self.link_id,
+                key=self.ref.key,
+                url=self.ref.url,
+                status="open",
+                created_at=now,
+                updated_at=now,
+            )
+            tx.finish_effect(effect_id, now=now)
+        return self.ref
+
+
+def _existing(link: TicketLink | None, link_id: int) -> TicketLink:
+    if link is None:
+        raise ConfigurationError(f"ticket link {link_id} no longer exists")
+    return link
 
 
 def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:

@@ -353,11 +353,7 @@ class Store:
     def finish_effect(self, effect_id: int, *, now: datetime) -> None:
         """Mark an effect done."""
         with self.transaction() as tx:
-            tx.connection.execute(
-                update(s.outbox)
-                .where(s.outbox.c.id == effect_id)
-                .values(status="done", lease_until=None, updated_at=now, last_error=None)
-            )
+            tx.finish_effect(effect_id, now=now)
 
     def release_effect(
         self, effect_id: int, *, now: datetime, error: str, retry_at: datetime | None = None
@@ -871,6 +867,10 @@ class StoreTransaction:
         found = self.connection.execute(statement, values).scalar_one_or_none()
         return None if found is None else int(found)
 
+    def finish_effect(self, effect_id: int, *, now: datetime) -> None:
+        """Mark an effect done (with what it changed, when done in this transaction)."""
+        self.connection.execute(_FINISH_EFFECT, {"b_id": effect_id, "b_now": now})
+
     # --- action items -------------------------------------------------------------------
 
     def action_items_for_ticket(self, link_id: int | None) -> list[dict[str, Any]]:
@@ -905,6 +905,16 @@ _CURRENT_LINK = (
 _LINK = select(_links_table).where(_links_table.c.id == bindparam("b_id"))
 _LINKS = select(_links_table).where(_links_table.c.id.in_(bindparam("b_ids", expanding=True)))
 _UPDATE_LINK = update(_links_table).where(_links_table.c.id == bindparam("b_id"))
+_FINISH_EFFECT = (
+    update(s.outbox)
+    .where(s.outbox.c.id == bindparam("b_id"))
+    .values(
+        status="done",
+        lease_until=None,
+        updated_at=bindparam("b_now", type_=s.UtcMicros()),
+        last_error=None,
+    )
+)
 
 
 @functools.cache
