@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, bindparam, func, select, tuple_, update
+from sqlalchemy import BigInteger, Connection, Integer, and_, bindparam, func, select, update
 
 from feedbackloop._models import Signal
 from feedbackloop.store import _schema as s
@@ -48,6 +48,35 @@ _CHUNK = 400
 def _chunks(pairs: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
     for start in range(0, len(pairs), _CHUNK):
         yield pairs[start : start + _CHUNK]
+
+
+# A batch's groups are read with `rule IN (...) AND group_key IN (...)`, which both
+# databases answer by seeking in the (rule, group_key, ...) key; a row-value IN would
+# scan the whole table on SQLite. The rows of pairs not asked for are skipped.
+def _pair_params(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    return {
+        "b_rules": sorted({rule for rule, _ in pairs}),
+        "b_keys": sorted({key for _, key in pairs}),
+    }
+
+
+def _of_groups(table: Any) -> Any:
+    return and_(
+        table.c.rule.in_(bindparam("b_rules", expanding=True)),
+        table.c.group_key.in_(bindparam("b_keys", expanding=True)),
+    )
+
+
+_o = s.occurrences
+_SERIES = select(_o.c.rule, _o.c.group_key, _o.c.bucket, _o.c.count).where(
+    _of_groups(_o), _o.c.bucket >= bindparam("b_low")
+)
+_LINKS_OF_GROUPS = (
+    select(s.ticket_links)
+    .where(_of_groups(s.ticket_links))
+    .order_by(s.ticket_links.c.id)
+    .with_for_update()
+)
 
 
 class _Series:
@@ -103,33 +132,27 @@ class BatchTransaction(StoreTransaction):
             self._preload_links(links)
 
     def _preload_series(self, series: dict[tuple[str, str], int]) -> None:
-        o = s.occurrences
         low = min(series.values())
-        query = select(o.c.rule, o.c.group_key, o.c.bucket, o.c.count).where(
-            tuple_(o.c.rule, o.c.group_key).in_(bindparam("pairs", expanding=True)),
-            o.c.bucket >= low,
-        )
         for pair in series:
             loaded = self._series[pair] = _Series()
             loaded.low = low
         for chunk in _chunks(list(series)):
-            for rule, group_key, bucket, count in self.connection.execute(query, {"pairs": chunk}):
-                buckets = self._series[rule, group_key].buckets
-                buckets[bucket] = buckets.get(bucket, 0) + count
+            for rule, group_key, bucket, count in self.connection.execute(
+                _SERIES, {**_pair_params(chunk), "b_low": low}
+            ):
+                if (rule, group_key) in series:  # one of the pairs asked for
+                    buckets = self._series[rule, group_key].buckets
+                    buckets[bucket] = buckets.get(bucket, 0) + count
 
     def _preload_links(self, pairs: list[tuple[str, str]]) -> None:
-        t = s.ticket_links
-        query = (
-            select(t)
-            .where(tuple_(t.c.rule, t.c.group_key).in_(bindparam("pairs", expanding=True)))
-            .order_by(t.c.id)
-            .with_for_update()
-        )
+        asked = set(pairs)
         for pair in pairs:
             self._links[pair] = None
         for chunk in _chunks(pairs):
-            for row in self.connection.execute(query, {"pairs": chunk}):
+            for row in self.connection.execute(_LINKS_OF_GROUPS, _pair_params(chunk)):
                 link = _link(row)
+                if (link.rule, link.group_key) not in asked:
+                    continue
                 newest = self._links[link.rule, link.group_key]
                 if newest is None or link.generation > newest.generation:
                     self._remember(link)
