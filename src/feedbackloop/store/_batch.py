@@ -19,13 +19,25 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, and_, bindparam, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+    update,
+)
 
 from feedbackloop._models import Signal
 from feedbackloop.store import _schema as s
@@ -50,33 +62,37 @@ def _chunks(pairs: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
         yield pairs[start : start + _CHUNK]
 
 
-# A batch's groups are read with `rule IN (...) AND group_key IN (...)`, which both
-# databases answer by seeking in the (rule, group_key, ...) key; a row-value IN would
-# scan the whole table on SQLite. The rows of pairs not asked for are skipped.
-def _pair_params(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    return {
-        "b_rules": sorted({rule for rule, _ in pairs}),
-        "b_keys": sorted({key for _, key in pairs}),
-    }
-
-
-def _of_groups(table: Any) -> Any:
-    return and_(
-        table.c.rule.in_(bindparam("b_rules", expanding=True)),
-        table.c.group_key.in_(bindparam("b_keys", expanding=True)),
+# Reading many (rule, group key) pairs must seek in the (rule, group_key, ...) key.
+# PostgreSQL does so for `(rule, group_key) IN (...)`, SQLite scans the whole table:
+# there the pairs go in as one JSON parameter, joined through json_each, which seeks.
+# (A VALUES list would seek too, but SQLAlchemy compiles it anew at every call.)
+def _of_groups(dialect: str, table: Any, *columns: Any) -> Any:
+    if dialect != "sqlite":
+        asked = tuple_(table.c.rule, table.c.group_key).in_(bindparam("b_pairs", expanding=True))
+        return select(*columns).where(asked)
+    each = func.json_each(bindparam("b_pairs", type_=String())).table_valued("value")
+    on = and_(
+        table.c.rule == func.json_extract(each.c.value, "$[0]"),
+        table.c.group_key == func.json_extract(each.c.value, "$[1]"),
     )
+    return select(*columns).join_from(each, table, on)
 
 
-_o = s.occurrences
-_SERIES = select(_o.c.rule, _o.c.group_key, _o.c.bucket, _o.c.count).where(
-    _of_groups(_o), _o.c.bucket >= bindparam("b_low")
-)
-_LINKS_OF_GROUPS = (
-    select(s.ticket_links)
-    .where(_of_groups(s.ticket_links))
-    .order_by(s.ticket_links.c.id)
-    .with_for_update()
-)
+def _pairs(dialect: str, pairs: list[tuple[str, str]]) -> Any:
+    return json.dumps(pairs) if dialect == "sqlite" else pairs
+
+
+@functools.cache
+def _series_query(dialect: str) -> Any:
+    o = s.occurrences
+    query = _of_groups(dialect, o, o.c.rule, o.c.group_key, o.c.bucket, o.c.count)
+    return query.where(o.c.bucket >= bindparam("b_low"))
+
+
+@functools.cache
+def _links_query(dialect: str) -> Any:
+    t = s.ticket_links
+    return _of_groups(dialect, t, *t.c).order_by(t.c.id).with_for_update(of=t)
 
 
 class _Series:
@@ -136,23 +152,24 @@ class BatchTransaction(StoreTransaction):
         for pair in series:
             loaded = self._series[pair] = _Series()
             loaded.low = low
+        dialect = self.connection.dialect.name
         for chunk in _chunks(list(series)):
             for rule, group_key, bucket, count in self.connection.execute(
-                _SERIES, {**_pair_params(chunk), "b_low": low}
+                _series_query(dialect), {"b_pairs": _pairs(dialect, chunk), "b_low": low}
             ):
-                if (rule, group_key) in series:  # one of the pairs asked for
-                    buckets = self._series[rule, group_key].buckets
-                    buckets[bucket] = buckets.get(bucket, 0) + count
+                buckets = self._series[rule, group_key].buckets
+                buckets[bucket] = buckets.get(bucket, 0) + count
 
     def _preload_links(self, pairs: list[tuple[str, str]]) -> None:
-        asked = set(pairs)
+        dialect = self.connection.dialect.name
         for pair in pairs:
             self._links[pair] = None
         for chunk in _chunks(pairs):
-            for row in self.connection.execute(_LINKS_OF_GROUPS, _pair_params(chunk)):
+            rows = self.connection.execute(
+                _links_query(dialect), {"b_pairs": _pairs(dialect, chunk)}
+            )
+            for row in rows:
                 link = _link(row)
-                if (link.rule, link.group_key) not in asked:
-                    continue
                 newest = self._links[link.rule, link.group_key]
                 if newest is None or link.generation > newest.generation:
                     self._remember(link)
