@@ -334,21 +334,28 @@ class AsyncFeedbackLoop:
         processed here.
         """
         deliveries = self.store.claim_deliveries(now=self.clock(), lease=self.lease, limit=limit)
+        # Their events are routed together, in batches, as `ingest_many` does.
+        keyed: list[tuple[str, Event]] = []
+        parsed: list[int] = []
         for delivery in deliveries:
-            await self._process_delivery(
+            events = self._parse_delivery(
                 delivery.id, delivery.source, delivery.delivery_id, delivery.headers, delivery.body
             )
+            if events is None:
+                continue
+            prefix = f"{delivery.source}:{delivery.delivery_id}"
+            keyed += [(f"{prefix}:{index}", event) for index, event in enumerate(events)]
+            parsed.append(delivery.id)
+        await self._ingest_keyed(keyed)
+        self.store.finish_deliveries(parsed, now=self.clock())
         await self.run_effects()
         return len(deliveries)
 
     async def _process_delivery(
         self, inbox_id: int, source: str, delivery_id: str, headers: Headers, body: bytes
     ) -> list[IngestOutcome]:
-        try:
-            events = self.source(source).parse(headers, body)
-        except (ConfigurationError, PayloadError) as exc:
-            self.store.finish_delivery(inbox_id, now=self.clock(), error=str(exc))
-            _log.error("delivery.failed", source=source, delivery_id=delivery_id, error=str(exc))
+        events = self._parse_delivery(inbox_id, source, delivery_id, headers, body)
+        if events is None:
             return []
         outcomes = [
             await self._ingest(event, f"{source}:{delivery_id}:{index}")
@@ -356,6 +363,17 @@ class AsyncFeedbackLoop:
         ]
         self.store.finish_delivery(inbox_id, now=self.clock())
         return outcomes
+
+    def _parse_delivery(
+        self, inbox_id: int, source: str, delivery_id: str, headers: Headers, body: bytes
+    ) -> list[Event] | None:
+        """The delivery's events; None when it cannot be read (it is marked failed)."""
+        try:
+            return self.source(source).parse(headers, body)
+        except (ConfigurationError, PayloadError) as exc:
+            self.store.finish_delivery(inbox_id, now=self.clock(), error=str(exc))
+            _log.error("delivery.failed", source=source, delivery_id=delivery_id, error=str(exc))
+            return None
 
     # --- events from code -----------------------------------------------------------------
 
@@ -393,22 +411,9 @@ class AsyncFeedbackLoop:
                     "ingest_many() takes Signals, Incidents and TicketChanges, "
                     f"not {type(event).__name__}"
                 )
-        outcomes: list[IngestOutcome] = []
-        run: list[tuple[str, Signal]] = []
-        for event in events:
-            key = _content_key("direct", event)
-            if isinstance(event, Signal):
-                run.append((key, event))
-                if len(run) < max(batch, 1):
-                    continue
-            if run:
-                outcomes += await self._ingest_signals(run)
-                run = []
-            if not isinstance(event, Signal):
-                outcomes.append(await self._ingest(event, key))
-        if run:
-            outcomes += await self._ingest_signals(run)
-        return outcomes
+        return await self._ingest_keyed(
+            [(_content_key("direct", event), event) for event in events], batch=batch
+        )
 
     async def poll(self, source: str, *, since: datetime) -> list[IngestOutcome]:
         """Poll a source for events since `since` and ingest them.
@@ -619,6 +624,26 @@ class AsyncFeedbackLoop:
                 tx.save_incident(_merged(tx.incident(event.id), event), now=self.clock())
             return IngestOutcome(key, event)
         return await self._ingest_change(event, key)
+
+    async def _ingest_keyed(
+        self, keyed: Sequence[tuple[str, Event]], *, batch: int = 500
+    ) -> list[IngestOutcome]:
+        """Ingest (key, event) pairs in order: runs of signals in batches, the rest alone."""
+        outcomes: list[IngestOutcome] = []
+        run: list[tuple[str, Signal]] = []
+        for key, event in keyed:
+            if isinstance(event, Signal):
+                run.append((key, event))
+                if len(run) < max(batch, 1):
+                    continue
+            if run:
+                outcomes += await self._ingest_signals(run)
+                run = []
+            if not isinstance(event, Signal):
+                outcomes.append(await self._ingest(event, key))
+        if run:
+            outcomes += await self._ingest_signals(run)
+        return outcomes
 
     async def _ingest_signal(self, signal: Signal, key: str) -> IngestOutcome:
         signal = enrich_signal(signal, pm=self.plugins)

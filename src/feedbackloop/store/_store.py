@@ -288,6 +288,18 @@ class Store:
             ).all()
         return sorted((_delivery(row) for row in rows), key=lambda delivery: delivery.id)
 
+    def finish_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
+        """Mark deliveries processed (`done`), in one statement."""
+        if not delivery_ids:
+            return
+        d = s.deliveries
+        with self.transaction() as tx:
+            tx.connection.execute(
+                update(d)
+                .where(d.c.id.in_(list(delivery_ids)))
+                .values(status="done", processed_at=now, lease_until=None, error=None)
+            )
+
     def finish_delivery(self, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
         """Mark a delivery processed (`done`), or `failed` with the reason."""
         with self.transaction() as tx:
