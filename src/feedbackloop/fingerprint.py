@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -67,6 +68,9 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
 _WHITESPACE = re.compile(r"\s+", re.ASCII)
 
 
+# Storms repeat the same few titles, and six regex passes per signal showed in the
+# routing profiles: recent answers are kept.
+@functools.lru_cache(maxsize=4096)
 def mask_volatile(title: str) -> str:
     """Replace the volatile parts of a title with placeholders (see the module docs).
 
