@@ -385,7 +385,12 @@ class _Bulk:
 
     def __init__(self, build: Callable[[str], Any]) -> None:
         self._build = functools.cache(build)
-        self._sqlite: tuple[str, list[tuple[str, Callable[[Any], Any] | None]]] | None = None
+        # The SQL, a getter of a row's values in its parameters' order, and the
+        # conversions by position (most values need none).
+        self._sqlite: (
+            tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]]
+            | None
+        ) = None
 
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         """Execute the statement once per row (all rows have the same keys)."""
@@ -396,15 +401,19 @@ class _Bulk:
         if self._sqlite is None:
             compiled = self._build("sqlite").compile(dialect=dialect, column_keys=list(rows[0]))
             names = compiled.positiontup or []
+            processors = [compiled.binds[name].type.bind_processor(dialect) for name in names]
             self._sqlite = (
                 compiled.string,
-                [(name, compiled.binds[name].type.bind_processor(dialect)) for name in names],
+                operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
+                [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
             )
-        sql, params = self._sqlite
-        values = [
-            tuple(row[name] if to_db is None else to_db(row[name]) for name, to_db in params)
-            for row in rows
-        ]
+        sql, values_of, conversions = self._sqlite
+        values = []
+        for row in rows:
+            row_values = list(values_of(row))
+            for index, to_db in conversions:
+                row_values[index] = to_db(row_values[index])
+            values.append(tuple(row_values))
         connection.exec_driver_sql(sql, values)
 
 
