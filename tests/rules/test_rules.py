@@ -1,4 +1,4 @@
-"""Rules and rule sets: order, first match, continue_, thresholds, function rules."""
+"""Rules and rule sets: order, first match, continue_, thresholds, function rules, matching."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from feedbackloop.rules import (
     Action,
     Drop,
     F,
+    Inhibition,
     InMemoryWindowCounts,
     Notify,
     OpenTicket,
@@ -22,9 +23,11 @@ from feedbackloop.rules import (
     Rule,
     RuleContext,
     RuleSet,
+    Silence,
     Threshold,
 )
 from feedbackloop.testing import DEFAULT_TIME, SignalFactory, make_signal
+from tests import strategies
 
 JIRA = OpenTicket("jira", project="OPS")
 
@@ -238,3 +241,131 @@ class TestThresholds:
             decision = rules.evaluate(factory())
             assert decision.fired == (in_window >= count)
             assert decision.matches[0].count == in_window
+
+
+def routing_rules() -> RuleSet:
+    """Thresholds, continue_, group_by, a function rule, a silence and an inhibition."""
+    rules = RuleSet(
+        Rule(
+            "page",
+            when=F.severity >= "critical",
+            group_by=("service",),
+            then=Notify("pager"),
+            continue_=True,
+        ),
+        Rule(
+            "storm",
+            when=F.source == "sentry",
+            group_by=(F.labels["team"],),
+            threshold=Threshold(2, timedelta(minutes=10)),
+            then=Notify("slack", channel="#storms"),
+            continue_=True,
+        ),
+        Rule(
+            "noise",
+            when=(F.severity < "medium") & F.labels["team"].is_missing(),
+            then=Drop("noise"),
+        ),
+        Rule(
+            "ticket",
+            when=(F.kind == "error") | (F.environment == "production"),
+            group_by=("service",),
+            threshold=Threshold(3, timedelta(minutes=5)),
+            then=JIRA,
+        ),
+        silences=[
+            Silence(
+                F.service == "auth",
+                starts_at=DEFAULT_TIME,
+                ends_at=DEFAULT_TIME + timedelta(minutes=30),
+            )
+        ],
+        inhibitions=[
+            Inhibition(source=F.kind == "incident", target=F.kind == "alert", equal=("service",))
+        ],
+    )
+
+    @rules.rule(group_by=("environment",), threshold=Threshold(2, timedelta(minutes=20)))
+    def rest(signal: Signal, ctx: RuleContext) -> Action | None:
+        return Notify("slack", channel=f"#count-{ctx.count}") if ctx.count == 2 else None
+
+    return rules
+
+
+class TestMatching:
+    def test_it_lists_the_matching_rules_in_order_with_their_group_keys(self) -> None:
+        """Each rule whose predicate matches comes with the signal's key under its group_by."""
+        signal = make_signal(severity="critical", labels={"team": "payments"})
+        found = routing_rules().matching(signal)
+        assert [(rule.name, key) for rule, key in found] == [
+            ("page", "service=checkout"),
+            ("storm", "labels.team=payments"),
+            ("ticket", "service=checkout"),
+        ]
+
+    def test_rules_whose_predicate_fails_are_left_out(self) -> None:
+        """Only the rules whose predicate holds are listed."""
+        signal = make_signal(source="datadog", kind="alert", environment="staging")
+        found = routing_rules().matching(signal)
+        assert [rule.name for rule, _ in found] == ["rest"]
+
+    def test_it_stops_at_the_first_match_without_continue(self) -> None:
+        """Rules after a match that does not continue_ are not listed, though they match."""
+        found = routing_rules().matching(make_signal(severity="low"))
+        assert [rule.name for rule, _ in found] == ["storm", "noise"]
+
+    def test_it_goes_on_past_matches_with_continue(self) -> None:
+        """After a continue_=True match the later rules are tried, up to the next match."""
+        rules = RuleSet(
+            Rule("a", then=JIRA, continue_=True),
+            Rule("b", when=F.source == "datadog", then=JIRA),
+            Rule("c", then=JIRA),
+            Rule("d", then=JIRA),
+        )
+        assert [rule.name for rule, _ in rules.matching(make_signal())] == ["a", "c"]
+
+    def test_no_match_is_an_empty_list(self) -> None:
+        """A signal no rule matches gets no rules."""
+        rules = RuleSet(Rule("a", when=F.source == "datadog", then=JIRA))
+        assert rules.matching(make_signal()) == []
+
+    def test_it_records_no_occurrences(self) -> None:
+        """Asking several times leaves the window counts as they were."""
+        rules = RuleSet(Rule("ticket", threshold=Threshold(3, timedelta(hours=1)), then=JIRA))
+        signal = make_signal()
+        for _ in range(3):
+            rules.matching(signal)
+        assert rules.evaluate(signal).matches[0].count == 1
+
+    def test_it_does_not_make_the_signal_active_for_inhibitions(self) -> None:
+        """Only evaluated signals can inhibit others, not ones merely matched."""
+        rules = routing_rules()
+        rules.matching(make_signal(kind="incident", title="down"))
+        decision = rules.evaluate(make_signal(kind="alert", severity="critical"))
+        assert decision.matches[0].outcome is Outcome.FIRED
+
+    def test_evaluate_applies_the_matching_it_is_given(self) -> None:
+        """evaluate(matching=...) trusts the list instead of trying the rules again."""
+        rules = RuleSet(Rule("a", then=JIRA))
+        decision = rules.evaluate(make_signal(), matching=[])
+        assert (decision.actions, decision.matches) == ((), ())
+
+    @given(
+        signals=st.lists(
+            st.tuples(strategies.rule_signals, st.integers(min_value=0, max_value=300)),
+            max_size=30,
+        ),
+    )
+    def test_evaluate_with_its_matching_decides_as_evaluate_alone(
+        self, signals: list[tuple[Signal, int]]
+    ) -> None:
+        """Passing `matching(signal)` changes no action, match, count or outcome."""
+        alone, given_matching = routing_rules(), routing_rules()
+        for signal, seconds in signals:
+            signal = signal.model_copy(
+                update={"occurred_at": DEFAULT_TIME + timedelta(seconds=seconds)}
+            )
+            expected = alone.evaluate(signal)
+            decision = given_matching.evaluate(signal, matching=given_matching.matching(signal))
+            assert decision == expected
+            assert decision.explain() == expected.explain()
