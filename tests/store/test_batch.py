@@ -291,12 +291,8 @@ windows = st.one_of(
     st.integers(min_value=1, max_value=90).map(lambda s: timedelta(seconds=s)),
     st.integers(min_value=1, max_value=3 * 10**6).map(lambda us: timedelta(microseconds=us)),
 )
-names = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
-    min_size=1,
-    max_size=12,
-)
-"""Rule names and group keys of any text SQLite stores, NUL aside (see the xfail below)."""
+names = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=12)
+"""Rule names and group keys of any text SQLite stores (NUL included)."""
 occurrence_lists = st.lists(st.tuples(pairs, moments), max_size=25)
 link_generations = st.dictionaries(pairs, st.integers(min_value=1, max_value=3), max_size=4)
 operation_lists = st.lists(
@@ -455,12 +451,6 @@ class TestPreload:
         store.close()
         assert answers == expected
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="on SQLite the preload passes the pairs as JSON to json_each, and "
-        "json_extract cuts a string at a NUL character: the group is not found",
-    )
     def test_a_group_key_holding_a_nul_character_is_preloaded(self, memory_store: Store) -> None:
         """A NUL in a label value (so in the group key) is stored, and found by a preload."""
         key = "labels.team=pay\x00ments"
@@ -472,13 +462,6 @@ class TestPreload:
             counted = batch.count("r1", key, T0, HOUR)
         assert counted == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="BatchTransaction.link() remembers any link it reads as its group's newest "
-        "(_remember sets _links[rule, group_key]), so current_link then answers an old "
-        "generation",
-    )
     def test_a_link_read_by_id_does_not_become_its_groups_current_link(
         self, memory_store: Store
     ) -> None:
@@ -564,19 +547,8 @@ class TestRecordSignals:
         [row] = store.signal_rows()
         assert (row["rules"], row["outcome"]) == (["r1"], "held")
 
-    def test_a_key_recorded_by_an_earlier_call_of_the_batch_is_false(
-        self, store: Store, request: pytest.FixtureRequest
-    ) -> None:
+    def test_a_key_recorded_by_an_earlier_call_of_the_batch_is_false(self, store: Store) -> None:
         """A second record_signals in one batch sees the first one's keys as recorded."""
-        if store.dialect == "sqlite":
-            request.applymarker(
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=AssertionError,
-                    reason="on SQLite record_signals looks keys up in the table only, and "
-                    "the batch's own rows are not there before flush",
-                )
-            )
         with store.transaction() as plain:
             batch = BatchTransaction(plain.connection)
             batch.record_signals(keyed("a"), now=T0)

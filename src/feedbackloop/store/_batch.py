@@ -134,6 +134,8 @@ class BatchTransaction(StoreTransaction):
         """
         lows: dict[tuple[str, str], int | None] = {}
         for rule, group_key, moment in groups:
+            if "\x00" in rule or "\x00" in group_key:
+                continue  # SQLite's JSON functions cut text at NUL: read on first use
             known = lows.setdefault((rule, group_key), None)
             if moment is not None:
                 low = s.to_micros(moment) - _BUCKET_MICROS + 1  # as `record` counts
@@ -172,7 +174,7 @@ class BatchTransaction(StoreTransaction):
                 link = _link(row)
                 newest = self._links[link.rule, link.group_key]
                 if newest is None or link.generation > newest.generation:
-                    self._remember(link)
+                    self._remember(link, current=True)
 
     # --- window counters ----------------------------------------------------------------
 
@@ -222,7 +224,8 @@ class BatchTransaction(StoreTransaction):
         if self._sqlite:
             # The batch holds SQLite's write lock (BEGIN IMMEDIATE): no other writer can
             # record a key between this look and the insert in `flush`.
-            fresh = set(rows) - self._recorded_keys(list(rows))
+            # Rows of an earlier call of this batch are recorded too, if not yet written.
+            fresh = set(rows) - self._rows.keys() - self._recorded_keys(list(rows))
             self._rows.update((key, rows[key]) for key in rows if key in fresh)
         else:
             # Elsewhere the insert itself decides: a concurrent batch recording the same
@@ -260,9 +263,17 @@ class BatchTransaction(StoreTransaction):
 
     # --- ticket links -------------------------------------------------------------------
 
-    def _remember(self, link: TicketLink) -> TicketLink:
+    def _remember(self, link: TicketLink, *, current: bool = False) -> TicketLink:
+        """Keep the batch's version of `link`; `current`: it is its group's newest.
+
+        A link read by id or theme may be an older generation: it becomes the group's
+        current link only if it already was.
+        """
         self._by_id[link.id] = link
-        self._links[link.rule, link.group_key] = link
+        pair = (link.rule, link.group_key)
+        known = self._links.get(pair)
+        if current or (known is not None and known.id == link.id):
+            self._links[pair] = link
         return link
 
     def _fresh(self, link: TicketLink | None) -> TicketLink | None:
@@ -276,10 +287,11 @@ class BatchTransaction(StoreTransaction):
         """The newest link of a group: read (and locked) once per batch."""
         if (rule, group_key) in self._links:
             return self._links[rule, group_key]
-        link = self._fresh(super().current_link(rule, group_key))
+        link = super().current_link(rule, group_key)
         if link is None:
             self._links[rule, group_key] = None
-        return link
+            return None
+        return self._remember(self._by_id.get(link.id, link), current=True)
 
     def claim_link(self, **values: Any) -> TicketLink | None:
         """Insert a new link generation; None when another worker claimed it first."""
@@ -287,7 +299,7 @@ class BatchTransaction(StoreTransaction):
         if claimed is None:
             self._links.pop((values["rule"], values["group_key"]), None)
             return None
-        return self._remember(claimed)
+        return self._remember(claimed, current=True)
 
     def update_link(self, link_id: int, **values: Any) -> None:
         """Change fields of a link."""
@@ -328,6 +340,10 @@ class BatchTransaction(StoreTransaction):
     def open_link_for_theme(self, *, fingerprint: str, theme: str) -> TicketLink | None:
         """An open (or pending) link whose group shares the fingerprint or the theme."""
         return self._fresh(super().open_link_for_theme(fingerprint=fingerprint, theme=theme))
+
+    def link_for_ticket(self, tracker: str, key: str) -> TicketLink | None:
+        """The link of ticket `key` in `tracker`: the batch's version of it."""
+        return self._fresh(super().link_for_ticket(tracker, key))
 
     # --- writing back ---------------------------------------------------------------------
 
