@@ -146,6 +146,27 @@ class TestWebhooks:
         assert len(loop.tickets()) == 1
         assert [d.status for d in loop.store.deliveries()] == ["done"]
 
+    def test_pending_deliveries_are_routed_together_and_an_unreadable_one_fails_alone(
+        self, loop: FeedbackLoop
+    ) -> None:
+        """One process_pending routes every readable delivery; one it cannot read is failed.
+
+        (The app checks deliveries as they arrive; one stored by an older version, say,
+        can still turn out unreadable.)
+        """
+        for request_id in ("r-1", "r-2"):
+            loop.core.accept_webhook("sentry", *sentry_delivery(request_id=request_id))
+        headers, _ = sentry_delivery(request_id="r-bad")
+        unreadable = b'{"action": "created", "data": {"issue": {"id": "1"}}}'
+        loop.store.put_delivery("sentry", "r-bad", headers, unreadable, now=T0)
+        assert loop.process_pending() == 3
+        statuses = {d.delivery_id: (d.status, d.error) for d in loop.store.deliveries()}
+        assert statuses["r-1"] == statuses["r-2"] == ("done", None)
+        assert statuses["r-bad"][0] == "failed"
+        assert "data.issue.firstSeen" in (statuses["r-bad"][1] or "")
+        [link] = loop.tickets()
+        assert link.occurrences == 2  # the same Sentry issue, delivered twice
+
 
 class TestIngest:
     def test_ingesting_the_same_event_twice_is_idempotent(
