@@ -44,6 +44,7 @@ from feedbackloop.store import _schema as s
 from feedbackloop.store._records import TicketLink
 from feedbackloop.store._store import (
     _BUCKET_MICROS,
+    _SET_OUTCOME,
     StoreTransaction,
     _insert,
     _insert_for,
@@ -259,7 +260,9 @@ class BatchTransaction(StoreTransaction):
         if row is not None:
             row.update(rules=list(rules), outcome=outcome, link_id=link_id)
         else:
-            self._outcomes.append({"k": event_key, "r": list(rules), "o": outcome, "l": link_id})
+            self._outcomes.append(
+                {"b_key": event_key, "rules": list(rules), "outcome": outcome, "link_id": link_id}
+            )
 
     # --- ticket links -------------------------------------------------------------------
 
@@ -459,20 +462,7 @@ def _build_count_link_occurrences(dialect: str) -> Any:
     )
 
 
-def _build_set_outcomes(dialect: str) -> Any:
-    t = s.signals
-    return (
-        update(t)
-        .where(t.c.event_key == bindparam("k"))
-        .values(
-            rules=bindparam("r", type_=t.c.rules.type),
-            outcome=bindparam("o", type_=t.c.outcome.type),
-            link_id=bindparam("l", type_=t.c.link_id.type),
-        )
-    )
-
-
 _INSERT_SIGNALS = _Bulk(_build_insert_signals)
 _ADD_OCCURRENCES = _Bulk(_build_add_occurrences)
 _COUNT_LINK_OCCURRENCES = _Bulk(_build_count_link_occurrences)
-_SET_OUTCOMES = _Bulk(_build_set_outcomes)
+_SET_OUTCOMES = _Bulk(lambda dialect: _SET_OUTCOME)

@@ -676,27 +676,23 @@ class StoreTransaction:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
         micros = s.to_micros(at)
         bucket = micros - micros % _BUCKET_MICROS
-        statement = _insert(self.connection, s.occurrences).values(
-            rule=rule, group_key=group_key, bucket=bucket, count=1
+        self.connection.execute(
+            _add_occurrence(self.connection.dialect.name),
+            {"rule": rule, "group_key": group_key, "bucket": bucket, "count": 1},
         )
-        statement = statement.on_conflict_do_update(
-            index_elements=["rule", "group_key", "bucket"],
-            set_={"count": s.occurrences.c.count + 1},
-        )
-        self.connection.execute(statement)
         return self.count(rule, group_key, at, within)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences recorded in `(at - within, at]`, to the second."""
-        o = s.occurrences
         low, high = s.to_micros(at - within), s.to_micros(at)
         total = self.connection.execute(
-            select(func.coalesce(func.sum(o.c.count), 0)).where(
-                o.c.rule == rule,
-                o.c.group_key == group_key,
-                o.c.bucket > low - _BUCKET_MICROS,
-                o.c.bucket <= high,
-            )
+            _COUNT,
+            {
+                "b_rule": rule,
+                "b_group_key": group_key,
+                "b_low": low - _BUCKET_MICROS,
+                "b_high": high,
+            },
         ).scalar_one()
         return int(total)
 
@@ -720,24 +716,17 @@ class StoreTransaction:
         link_id: int | None = None,
     ) -> bool:
         """Record a signal once; False when `event_key` was recorded before."""
-        statement = (
-            _insert(self.connection, s.signals)
-            .values(
-                _signal_row(event_key, signal, now, rules=rules, outcome=outcome, link_id=link_id)
-            )
-            .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(s.signals.c.id)
-        )
-        return self.connection.execute(statement).scalar_one_or_none() is not None
+        row = _signal_row(event_key, signal, now, rules=rules, outcome=outcome, link_id=link_id)
+        found = self.connection.execute(_record_signal(self.connection.dialect.name), row)
+        return found.scalar_one_or_none() is not None
 
     def set_signal_outcome(
         self, event_key: str, *, rules: Sequence[str], outcome: str, link_id: int | None
     ) -> None:
         """Record what the rules decided for a recorded signal."""
         self.connection.execute(
-            update(s.signals)
-            .where(s.signals.c.event_key == event_key)
-            .values(rules=list(rules), outcome=outcome, link_id=link_id)
+            _SET_OUTCOME,
+            {"b_key": event_key, "rules": list(rules), "outcome": outcome, "link_id": link_id},
         )
 
     def incident(self, incident_id: str) -> Incident | None:
@@ -927,6 +916,32 @@ _FINISH_EFFECT = (
         last_error=None,
     )
 )
+
+
+_o = s.occurrences
+_COUNT = select(func.coalesce(func.sum(_o.c.count), 0)).where(
+    _o.c.rule == bindparam("b_rule"),
+    _o.c.group_key == bindparam("b_group_key"),
+    _o.c.bucket > bindparam("b_low"),
+    _o.c.bucket <= bindparam("b_high"),
+)
+_SET_OUTCOME = update(s.signals).where(s.signals.c.event_key == bindparam("b_key"))
+
+
+@functools.cache
+def _add_occurrence(dialect: str) -> Any:
+    return _insert_for(dialect, _o).on_conflict_do_update(
+        index_elements=["rule", "group_key", "bucket"], set_={"count": _o.c.count + 1}
+    )
+
+
+@functools.cache
+def _record_signal(dialect: str) -> Any:
+    return (
+        _insert_for(dialect, s.signals)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(s.signals.c.id)
+    )
 
 
 @functools.cache
