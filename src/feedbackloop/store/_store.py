@@ -269,50 +269,27 @@ class Store:
         A leased delivery is invisible to other workers until the lease ends, so a
         worker that dies mid-way leaves its deliveries to be claimed again.
         """
-        d = s.deliveries
         with self.transaction() as tx:
-            candidates = (
-                select(d.c.id)
-                .where(
-                    d.c.status == "pending", or_(d.c.lease_until.is_(None), d.c.lease_until < now)
-                )
-                .order_by(d.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
             rows = tx.connection.execute(
-                update(d)
-                .where(d.c.id.in_(candidates.scalar_subquery()))
-                .values(lease_until=now + lease, attempts=d.c.attempts + 1)
-                .returning(*d.c)
+                _CLAIM_DELIVERIES, {"b_now": now, "b_until": now + lease, "b_limit": limit}
             ).all()
         return sorted((_delivery(row) for row in rows), key=lambda delivery: delivery.id)
 
     def finish_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
         """Mark deliveries processed (`done`), in one statement."""
-        if not delivery_ids:
-            return
-        d = s.deliveries
-        with self.transaction() as tx:
-            tx.connection.execute(
-                update(d)
-                .where(d.c.id.in_(list(delivery_ids)))
-                .values(status="done", processed_at=now, lease_until=None, error=None)
-            )
+        if delivery_ids:
+            self._finish_deliveries(delivery_ids, now=now, error=None)
 
     def finish_delivery(self, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
         """Mark a delivery processed (`done`), or `failed` with the reason."""
+        self._finish_deliveries([delivery_id], now=now, error=error)
+
+    def _finish_deliveries(
+        self, delivery_ids: Sequence[int], *, now: datetime, error: str | None
+    ) -> None:
+        values = {"status": "failed" if error else "done", "processed_at": now, "error": error}
         with self.transaction() as tx:
-            tx.connection.execute(
-                update(s.deliveries)
-                .where(s.deliveries.c.id == delivery_id)
-                .values(
-                    status="failed" if error else "done",
-                    processed_at=now,
-                    lease_until=None,
-                    error=error,
-                )
-            )
+            tx.connection.execute(_FINISH_DELIVERIES, {"b_ids": list(delivery_ids), **values})
 
     def deliveries(self, *, status: str | None = None, source: str | None = None) -> list[Delivery]:
         """Deliveries in the inbox, oldest first, optionally filtered."""
@@ -918,6 +895,28 @@ _FINISH_EFFECT = (
 )
 
 
+_d = s.deliveries
+_CLAIM_DELIVERIES = (
+    update(_d)
+    .where(
+        _d.c.id.in_(
+            select(_d.c.id)
+            .where(
+                _d.c.status == "pending",
+                or_(_d.c.lease_until.is_(None), _d.c.lease_until < bindparam("b_now")),
+            )
+            .order_by(_d.c.id)
+            .limit(bindparam("b_limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(lease_until=bindparam("b_until"), attempts=_d.c.attempts + 1)
+    .returning(*_d.c)
+)
+_FINISH_DELIVERIES = (
+    update(_d).where(_d.c.id.in_(bindparam("b_ids", expanding=True))).values(lease_until=None)
+)
 _o = s.occurrences
 _COUNT = select(func.coalesce(func.sum(_o.c.count), 0)).where(
     _o.c.rule == bindparam("b_rule"),
