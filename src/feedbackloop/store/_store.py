@@ -323,20 +323,12 @@ class Store:
         ids: Sequence[int] | None = None,
     ) -> list[Effect]:
         """Lease pending effects (all, or only `ids`), oldest first."""
-        o = s.outbox
+        values = {"b_now": now, "b_until": now + lease, "b_limit": limit, "b_updated": now}
+        statement = _CLAIM_EFFECTS
+        if ids is not None:
+            statement, values["b_ids"] = _CLAIM_EFFECTS_BY_ID, list(ids)
         with self.transaction() as tx:
-            candidates = select(o.c.id).where(
-                o.c.status == "pending", or_(o.c.lease_until.is_(None), o.c.lease_until < now)
-            )
-            if ids is not None:
-                candidates = candidates.where(o.c.id.in_(list(ids)))
-            candidates = candidates.order_by(o.c.id).limit(limit).with_for_update(skip_locked=True)
-            rows = tx.connection.execute(
-                update(o)
-                .where(o.c.id.in_(candidates.scalar_subquery()))
-                .values(lease_until=now + lease, attempts=o.c.attempts + 1, updated_at=now)
-                .returning(*o.c)
-            ).all()
+            rows = tx.connection.execute(statement, values).all()
         return sorted((_effect(row) for row in rows), key=lambda effect: effect.id)
 
     def finish_effect(self, effect_id: int, *, now: datetime) -> None:
@@ -895,25 +887,27 @@ _FINISH_EFFECT = (
 )
 
 
-_d = s.deliveries
-_CLAIM_DELIVERIES = (
-    update(_d)
-    .where(
-        _d.c.id.in_(
-            select(_d.c.id)
-            .where(
-                _d.c.status == "pending",
-                or_(_d.c.lease_until.is_(None), _d.c.lease_until < bindparam("b_now")),
-            )
-            .order_by(_d.c.id)
-            .limit(bindparam("b_limit"))
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
+def _lease(table: Any, *, by_id: bool = False, **values: Any) -> Any:
+    """Lease up to `b_limit` pending rows (of `b_ids`) whose lease ran out by `b_now`."""
+    c = table.c
+    candidates = select(c.id).where(
+        c.status == "pending", or_(c.lease_until.is_(None), c.lease_until < bindparam("b_now"))
     )
-    .values(lease_until=bindparam("b_until"), attempts=_d.c.attempts + 1)
-    .returning(*_d.c)
-)
+    if by_id:
+        candidates = candidates.where(c.id.in_(bindparam("b_ids", expanding=True)))
+    candidates = candidates.order_by(c.id).limit(bindparam("b_limit"))
+    return (
+        update(table)
+        .where(c.id.in_(candidates.with_for_update(skip_locked=True).scalar_subquery()))
+        .values(lease_until=bindparam("b_until"), attempts=c.attempts + 1, **values)
+        .returning(*c)
+    )
+
+
+_d = s.deliveries
+_CLAIM_DELIVERIES = _lease(_d)
+_CLAIM_EFFECTS = _lease(s.outbox, updated_at=bindparam("b_updated"))
+_CLAIM_EFFECTS_BY_ID = _lease(s.outbox, by_id=True, updated_at=bindparam("b_updated"))
 _FINISH_DELIVERIES = (
     update(_d).where(_d.c.id.in_(bindparam("b_ids", expanding=True))).values(lease_until=None)
 )
