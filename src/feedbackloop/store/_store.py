@@ -686,7 +686,7 @@ class StoreTransaction:
     ) -> bool:
         """Record a signal once; False when `event_key` was recorded before."""
         row = _signal_row(event_key, signal, now, rules=rules, outcome=outcome, link_id=link_id)
-        found = self.connection.execute(_record_signal(self.connection.dialect.name), row)
+        found = self.connection.execute(_insert_new(self.connection.dialect.name)["signal"], row)
         return found.scalar_one_or_none() is not None
 
     def set_signal_outcome(
@@ -733,7 +733,9 @@ class StoreTransaction:
 
     def claim_link(self, **values: Any) -> TicketLink | None:
         """Insert a new link generation; None when another worker claimed it first."""
-        row = self.connection.execute(_claim_link(self.connection.dialect.name), values).first()
+        row = self.connection.execute(
+            _insert_new(self.connection.dialect.name)["link"], values
+        ).first()
         return None if row is None else _link(row)
 
     def update_link(self, link_id: int, **values: Any) -> None:
@@ -833,7 +835,7 @@ class StoreTransaction:
             "created_at": now,
             "updated_at": now,
         }
-        statement = _add_effect(self.connection.dialect.name)
+        statement = _insert_new(self.connection.dialect.name)["effect"]
         found = self.connection.execute(statement, values).scalar_one_or_none()
         return None if found is None else int(found)
 
@@ -929,30 +931,18 @@ def _add_occurrence(dialect: str) -> Any:
 
 
 @functools.cache
-def _record_signal(dialect: str) -> Any:
-    return (
-        _insert_for(dialect, s.signals)
-        .on_conflict_do_nothing(index_elements=["event_key"])
-        .returning(s.signals.c.id)
-    )
+def _insert_new(dialect: str) -> dict[str, Any]:
+    """INSERTs that skip a row whose unique key is taken, returning what they inserted."""
 
+    def new(table: Any, unique: list[str], *returning: Any) -> Any:
+        statement = _insert_for(dialect, table).on_conflict_do_nothing(index_elements=unique)
+        return statement.returning(*returning)
 
-@functools.cache
-def _claim_link(dialect: str) -> Any:
-    return (
-        _insert_for(dialect, _links_table)
-        .on_conflict_do_nothing(index_elements=["rule", "group_key", "generation"])
-        .returning(*_links_table.c)
-    )
-
-
-@functools.cache
-def _add_effect(dialect: str) -> Any:
-    return (
-        _insert_for(dialect, s.outbox)
-        .on_conflict_do_nothing(index_elements=["effect_key"])
-        .returning(s.outbox.c.id)
-    )
+    return {
+        "signal": new(s.signals, ["event_key"], s.signals.c.id),
+        "link": new(_links_table, ["rule", "group_key", "generation"], *_links_table.c),
+        "effect": new(s.outbox, ["effect_key"], s.outbox.c.id),
+    }
 
 
 def _delivery(row: Row[Any]) -> Delivery:
