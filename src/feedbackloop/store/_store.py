@@ -238,11 +238,7 @@ class Store:
                 },
             )
         with self.transaction() as tx:
-            statement = (
-                _insert(tx.connection, d)
-                .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-                .returning(d.c.id, d.c.source, d.c.delivery_id)
-            )
+            statement = _insert_new(tx.connection.dialect.name)["delivery"]
             fresh = {
                 (row.source, row.delivery_id): int(row.id)
                 for row in tx.connection.execute(statement, list(rows.values()))
@@ -942,6 +938,7 @@ def _insert_new(dialect: str) -> dict[str, Any]:
         "signal": new(s.signals, ["event_key"], s.signals.c.id),
         "link": new(_links_table, ["rule", "group_key", "generation"], *_links_table.c),
         "effect": new(s.outbox, ["effect_key"], s.outbox.c.id),
+        "delivery": new(_d, ["source", "delivery_id"], _d.c.id, _d.c.source, _d.c.delivery_id),
     }
 
 
