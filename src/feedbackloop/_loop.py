@@ -716,7 +716,7 @@ class AsyncFeedbackLoop:
                         None if found is None else self._route(tx, key, signal, now, found)
                     )
                 tx.flush()
-                touched = tx.links(
+                touched = tx.links_by_id(
                     i for done in routed if done is not None for i in done[1].link_ids
                 )
         except OperationalError:
@@ -909,7 +909,7 @@ class AsyncFeedbackLoop:
         if not wanted:
             return {}
         with self.store.transaction() as tx:
-            found = tx.links(wanted)
+            found = tx.links_by_id(wanted)
         return {i: link.ref() for i, link in found.items()}
 
     def _touched(

@@ -562,11 +562,11 @@ class TestRecordSignals:
 
 class TestLinksById:
     def test_existing_links_are_returned_by_id_and_unknown_ids_skipped(self, store: Store) -> None:
-        """links(ids) maps each stored id to its link; ids with no link are left out."""
+        """links_by_id(ids) maps each stored id to its link; ids with no link are left out."""
         with store.transaction() as tx:
             first, second = claim_generations(tx, "r1", "g1", 2)
             other = tx.claim_link(**link_values("r2", "g1", 1))
-            found = tx.links([second.id, first.id, 999_999, second.id])
+            found = tx.links_by_id([second.id, first.id, 999_999, second.id])
         assert other is not None
         assert found == {first.id: first, second.id: second}
 
@@ -574,7 +574,7 @@ class TestLinksById:
         """An empty id list is an empty mapping."""
         with store.transaction() as tx:
             claim_generations(tx, "r1", "g1", 1)
-            assert tx.links([]) == {}
+            assert tx.links_by_id([]) == {}
 
     def test_a_link_reads_back_with_every_value_it_was_claimed_with(self, store: Store) -> None:
         """Rows convert to TicketLink field by field: JSON fields as dicts, flags as bools."""
@@ -582,7 +582,7 @@ class TestLinksById:
         with store.transaction() as tx:
             claimed = tx.claim_link(**values)
             assert claimed is not None
-            [read] = tx.links([claimed.id]).values()
+            [read] = tx.links_by_id([claimed.id]).values()
         assert read == claimed
         assert {name: getattr(read, name) for name in values} == {**values, "sync_origin": True}
         assert (read.key, read.url, read.created_at, read.closed_at) == (None, None, None, None)
@@ -598,9 +598,9 @@ class TestLinksById:
             batch.preload([("r1", "g1", None), ("r1", "g2", None)])
             batch.count_occurrence(counted.id, at=LATER, now=LATER)
             batch.update_link(updated.id, key="OPS-1", status="open")
-            found = batch.links([counted.id, updated.id, untouched.id, 999_999])
+            found = batch.links_by_id([counted.id, updated.id, untouched.id, 999_999])
             batch.flush()
-            expected = plain.links([counted.id, updated.id, untouched.id])
+            expected = plain.links_by_id([counted.id, updated.id, untouched.id])
         assert found == expected
         assert (found[counted.id].occurrences, found[counted.id].last_seen_at) == (2, LATER)
         assert found[updated.id].key == "OPS-1"

@@ -17,26 +17,22 @@ other workers commit while it runs (as if it had run just before them).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    Integer,
     String,
     and_,
     bindparam,
     func,
     select,
     tuple_,
-    update,
 )
 
 from feedbackloop._models import Signal
@@ -44,12 +40,16 @@ from feedbackloop.store import _schema as s
 from feedbackloop.store._records import TicketLink
 from feedbackloop.store._store import (
     _BUCKET_MICROS,
+    _LINK_FIELDS,
     _SET_OUTCOME,
     StoreTransaction,
-    _insert,
+    _add_occurrences,
+    _count_link_occurrences,
     _insert_for,
+    _insert_new,
     _link,
     _signal_row,
+    _window,
 )
 
 __all__ = ["BatchTransaction"]
@@ -58,9 +58,12 @@ _CHUNK = 400
 """Groups per preload query: well under SQLite's and PostgreSQL's parameter limits."""
 
 
-def _chunks(pairs: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
-    for start in range(0, len(pairs), _CHUNK):
-        yield pairs[start : start + _CHUNK]
+_T = TypeVar("_T")
+
+
+def _chunks(items: list[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 # Reading many (rule, group key) pairs must seek in the (rule, group_key, ...) key.
@@ -92,8 +95,16 @@ def _series_query(dialect: str) -> Any:
 
 @functools.cache
 def _links_query(dialect: str) -> Any:
+    """The newest link of each group (locked on PostgreSQL, as `current_link` locks it)."""
     t = s.ticket_links
-    return _of_groups(dialect, t, *t.c).order_by(t.c.id).with_for_update(of=t)
+    older = t.alias("older")
+    newest = (
+        select(func.max(older.c.generation))
+        .where(older.c.rule == t.c.rule, older.c.group_key == t.c.group_key)
+        .scalar_subquery()
+    )
+    query = _of_groups(dialect, t, *t.c).where(t.c.generation == newest)
+    return query.order_by(t.c.id).with_for_update(of=t)
 
 
 class _Series:
@@ -139,7 +150,7 @@ class BatchTransaction(StoreTransaction):
                 continue  # SQLite's JSON functions cut text at NUL: read on first use
             known = lows.setdefault((rule, group_key), None)
             if moment is not None:
-                low = s.to_micros(moment) - _BUCKET_MICROS + 1  # as `record` counts
+                low = s.to_micros(moment) - _BUCKET_MICROS + 1  # as `_window` counts
                 lows[rule, group_key] = low if known is None else min(known, low)
         series = {
             pair: low for pair, low in lows.items() if low is not None and pair not in self._series
@@ -167,7 +178,8 @@ class BatchTransaction(StoreTransaction):
         dialect = self.connection.dialect.name
         for pair in pairs:
             self._links[pair] = None
-        for chunk in _chunks(pairs):
+        # In one order, so that two batches lock their shared links alike (PostgreSQL).
+        for chunk in _chunks(sorted(pairs)):
             rows = self.connection.execute(
                 _links_query(dialect), {"b_pairs": _pairs(dialect, chunk)}
             )
@@ -175,7 +187,7 @@ class BatchTransaction(StoreTransaction):
                 link = _link(row)
                 newest = self._links[link.rule, link.group_key]
                 if newest is None or link.generation > newest.generation:
-                    self._remember(link, current=True)
+                    self._remember(self._by_id.get(link.id, link), current=True)
 
     # --- window counters ----------------------------------------------------------------
 
@@ -199,14 +211,14 @@ class BatchTransaction(StoreTransaction):
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
         micros = s.to_micros(at)
         bucket = micros - micros % _BUCKET_MICROS
-        series = self._load(rule, group_key, s.to_micros(at - within) - _BUCKET_MICROS + 1)
+        series = self._load(rule, group_key, _window(at, within)[0])
         series.buckets[bucket] = series.buckets.get(bucket, 0) + 1
         self._added[rule, group_key, bucket] += 1
         return self.count(rule, group_key, at, within)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences in `(at - within, at]`, to the second, this batch's included."""
-        low, high = s.to_micros(at - within) - _BUCKET_MICROS + 1, s.to_micros(at)
+        low, high = _window(at, within)
         series = self._load(rule, group_key, low)
         return sum(n for bucket, n in series.buckets.items() if low <= bucket <= high)
 
@@ -231,11 +243,7 @@ class BatchTransaction(StoreTransaction):
         else:
             # Elsewhere the insert itself decides: a concurrent batch recording the same
             # key waits on the unique index until this one commits, then skips it.
-            statement = (
-                _insert(self.connection, s.signals)
-                .on_conflict_do_nothing(index_elements=["event_key"])
-                .returning(s.signals.c.event_key)
-            )
+            statement = _insert_new(self.connection.dialect.name)["signal"]
             fresh = set(self.connection.execute(statement, list(rows.values())).scalars())
         recorded = []
         for key, _ in signals:
@@ -247,8 +255,7 @@ class BatchTransaction(StoreTransaction):
         column = s.signals.c.event_key
         query = select(column).where(column.in_(bindparam("keys", expanding=True)))
         found: set[str] = set()
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
+        for chunk in _chunks(keys):
             found.update(self.connection.execute(query, {"keys": chunk}).scalars())
         return found
 
@@ -333,10 +340,10 @@ class BatchTransaction(StoreTransaction):
         known = self._by_id.get(link_id)
         return known if known is not None else self._fresh(super().link(link_id))
 
-    def links(self, link_ids: Iterable[int]) -> dict[int, TicketLink]:
+    def links_by_id(self, link_ids: Iterable[int]) -> dict[int, TicketLink]:
         """The links of `link_ids` that exist, by id: the batch's versions where it has them."""
         wanted = set(link_ids)
-        found = super().links(wanted - self._by_id.keys())
+        found = super().links_by_id(wanted - self._by_id.keys())
         found.update((i, self._by_id[i]) for i in wanted & self._by_id.keys())
         return found
 
@@ -380,7 +387,6 @@ class BatchTransaction(StoreTransaction):
             self._outcomes = []
 
 
-_LINK_FIELDS = [field.name for field in dataclasses.fields(TicketLink)]
 _LINK_POSITION = {name: index for index, name in enumerate(_LINK_FIELDS)}
 _link_values = operator.attrgetter(*_LINK_FIELDS)
 
@@ -440,29 +446,7 @@ def _build_insert_signals(dialect: str) -> Any:
     return _insert_for(dialect, s.signals).on_conflict_do_nothing(index_elements=["event_key"])
 
 
-def _build_add_occurrences(dialect: str) -> Any:
-    upsert = _insert_for(dialect, s.occurrences)
-    return upsert.on_conflict_do_update(
-        index_elements=["rule", "group_key", "bucket"],
-        set_={"count": s.occurrences.c.count + upsert.excluded.count},
-    )
-
-
-def _build_count_link_occurrences(dialect: str) -> Any:
-    t = s.ticket_links
-    greatest = func.max if dialect == "sqlite" else func.greatest
-    return (
-        update(t)
-        .where(t.c.id == bindparam("b_id"))
-        .values(
-            occurrences=t.c.occurrences + bindparam("b_n", type_=Integer()),
-            last_seen_at=greatest(t.c.last_seen_at, bindparam("b_last", type_=BigInteger())),
-            updated_at=bindparam("b_now", type_=s.UtcMicros()),
-        )
-    )
-
-
 _INSERT_SIGNALS = _Bulk(_build_insert_signals)
-_ADD_OCCURRENCES = _Bulk(_build_add_occurrences)
-_COUNT_LINK_OCCURRENCES = _Bulk(_build_count_link_occurrences)
+_ADD_OCCURRENCES = _Bulk(_add_occurrences)
+_COUNT_LINK_OCCURRENCES = _Bulk(_count_link_occurrences)
 _SET_OUTCOMES = _Bulk(lambda dialect: _SET_OUTCOME)

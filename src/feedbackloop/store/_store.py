@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
+    Integer,
     Row,
     and_,
     bindparam,
@@ -44,6 +46,11 @@ DEFAULT_STORE_URL = "sqlite:///feedbackloop.db"
 
 _BUCKET_MICROS = 1_000_000
 """Width of a window-counter bucket (one second): window counts are exact to the second."""
+
+
+def _window(at: datetime, within: timedelta) -> tuple[int, int]:
+    """The lowest and highest bucket counted in `(at - within, at]`."""
+    return s.to_micros(at - within) - _BUCKET_MICROS + 1, s.to_micros(at)
 
 
 def _engine_for(url: str) -> Engine:
@@ -99,11 +106,6 @@ def _insert(connection: Connection, table: Any) -> Any:
 
 def _insert_for(dialect: str, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
-
-def _greatest(connection: Connection) -> Any:
-    """The SQL function of the larger of two values: `max` on SQLite, `greatest` elsewhere."""
-    return func.max if connection.dialect.name == "sqlite" else func.greatest
 
 
 def _signal_row(
@@ -642,22 +644,16 @@ class StoreTransaction:
         micros = s.to_micros(at)
         bucket = micros - micros % _BUCKET_MICROS
         self.connection.execute(
-            _add_occurrence(self.connection.dialect.name),
+            _add_occurrences(self.connection.dialect.name),
             {"rule": rule, "group_key": group_key, "bucket": bucket, "count": 1},
         )
         return self.count(rule, group_key, at, within)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences recorded in `(at - within, at]`, to the second."""
-        low, high = s.to_micros(at - within), s.to_micros(at)
+        low, high = _window(at, within)
         total = self.connection.execute(
-            _COUNT,
-            {
-                "b_rule": rule,
-                "b_group_key": group_key,
-                "b_low": low - _BUCKET_MICROS,
-                "b_high": high,
-            },
+            _COUNT, {"b_rule": rule, "b_group_key": group_key, "b_low": low, "b_high": high}
         ).scalar_one()
         return int(total)
 
@@ -741,15 +737,9 @@ class StoreTransaction:
 
     def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
         """Add one occurrence to a link, atomically."""
-        t = s.ticket_links
         self.connection.execute(
-            update(t)
-            .where(t.c.id == link_id)
-            .values(
-                occurrences=t.c.occurrences + 1,
-                last_seen_at=_greatest(self.connection)(t.c.last_seen_at, s.to_micros(at)),
-                updated_at=now,
-            )
+            _count_link_occurrences(self.connection.dialect.name),
+            {"b_id": link_id, "b_n": 1, "b_last": s.to_micros(at), "b_now": now},
         )
 
     def link(self, link_id: int) -> TicketLink | None:
@@ -757,7 +747,7 @@ class StoreTransaction:
         row = self.connection.execute(_LINK, {"b_id": link_id}).first()
         return None if row is None else _link(row)
 
-    def links(self, link_ids: Iterable[int]) -> dict[int, TicketLink]:
+    def links_by_id(self, link_ids: Iterable[int]) -> dict[int, TicketLink]:
         """The links of `link_ids` that exist, by id, read in one query."""
         wanted = sorted(set(link_ids))
         if not wanted:
@@ -913,16 +903,35 @@ _o = s.occurrences
 _COUNT = select(func.coalesce(func.sum(_o.c.count), 0)).where(
     _o.c.rule == bindparam("b_rule"),
     _o.c.group_key == bindparam("b_group_key"),
-    _o.c.bucket > bindparam("b_low"),
+    _o.c.bucket >= bindparam("b_low"),
     _o.c.bucket <= bindparam("b_high"),
 )
 _SET_OUTCOME = update(s.signals).where(s.signals.c.event_key == bindparam("b_key"))
 
 
 @functools.cache
-def _add_occurrence(dialect: str) -> Any:
-    return _insert_for(dialect, _o).on_conflict_do_update(
-        index_elements=["rule", "group_key", "bucket"], set_={"count": _o.c.count + 1}
+def _add_occurrences(dialect: str) -> Any:
+    """Add `count` occurrences to a counter bucket (`count + n`: no increment is lost)."""
+    upsert = _insert_for(dialect, _o)
+    return upsert.on_conflict_do_update(
+        index_elements=["rule", "group_key", "bucket"],
+        set_={"count": _o.c.count + upsert.excluded.count},
+    )
+
+
+@functools.cache
+def _count_link_occurrences(dialect: str) -> Any:
+    """Add `b_n` occurrences to link `b_id`, last seen at the later of its own and `b_last`."""
+    t = _links_table
+    greatest = func.max if dialect == "sqlite" else func.greatest
+    return (
+        update(t)
+        .where(t.c.id == bindparam("b_id"))
+        .values(
+            occurrences=t.c.occurrences + bindparam("b_n", type_=Integer()),
+            last_seen_at=greatest(t.c.last_seen_at, bindparam("b_last", type_=BigInteger())),
+            updated_at=bindparam("b_now", type_=s.UtcMicros()),
+        )
     )
 
 
@@ -935,7 +944,7 @@ def _insert_new(dialect: str) -> dict[str, Any]:
         return statement.returning(*returning)
 
     return {
-        "signal": new(s.signals, ["event_key"], s.signals.c.id),
+        "signal": new(s.signals, ["event_key"], s.signals.c.event_key),
         "link": new(_links_table, ["rule", "group_key", "generation"], *_links_table.c),
         "effect": new(s.outbox, ["effect_key"], s.outbox.c.id),
         "delivery": new(_d, ["source", "delivery_id"], _d.c.id, _d.c.source, _d.c.delivery_id),
@@ -973,7 +982,8 @@ def _effect(row: Row[Any]) -> Effect:
 # A link row's columns are TicketLink's fields, in order: rows convert by position,
 # without building a mapping per row (the hot path reads thousands of links).
 _LINK_FIELDS = [field.name for field in dataclasses.fields(TicketLink)]
-assert [column.name for column in s.ticket_links.c] == _LINK_FIELDS, "TicketLink != table"
+if [column.name for column in s.ticket_links.c] != _LINK_FIELDS:  # pragma: no cover
+    raise RuntimeError("TicketLink's fields must be the ticket_links columns, in order")
 _SYNC_ORIGIN = _LINK_FIELDS.index("sync_origin")
 _FIELDS = _LINK_FIELDS.index("fields")
 
