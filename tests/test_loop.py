@@ -167,6 +167,38 @@ class TestWebhooks:
         [link] = loop.tickets()
         assert link.occurrences == 2  # the same Sentry issue, delivered twice
 
+    def test_a_delivery_that_cannot_be_routed_raises_once_those_before_it_are_done(
+        self,
+    ) -> None:
+        """A rule raising for one event: as one by one, the deliveries before it are done."""
+
+        def route(signal: Signal, ctx: object) -> list[Action]:
+            if "event_id" in signal.labels:  # only the event alert has one
+                raise RuntimeError("this rule cannot route event alerts")
+            return [OpenTicket("local")]
+
+        rules = RuleSet(Rule("errors", when=F.kind == "error", then=route))
+        with FeedbackLoop(
+            rules,
+            trackers={"local": LocalTracker()},
+            sources=[SentrySource(client_secret=SECRET)],
+            store="sqlite://",
+        ) as loop:
+            loop.core.accept_webhook("sentry", *sentry_delivery(request_id="r-1"))
+            headers, body = sentry_delivery(
+                "issue-alerts.event_alert.triggered.json", request_id="r-alert"
+            )
+            loop.core.accept_webhook(
+                "sentry", {**headers, "Sentry-Hook-Resource": "event_alert"}, body
+            )
+            loop.core.accept_webhook("sentry", *sentry_delivery(request_id="r-3"))
+            with pytest.raises(RuntimeError, match="cannot route event alerts"):
+                loop.process_pending()
+            statuses = {d.delivery_id: d.status for d in loop.store.deliveries()}
+            assert statuses == {"r-1": "done", "r-alert": "pending", "r-3": "pending"}
+            [link] = loop.tickets()
+            assert link.occurrences == 1
+
 
 class TestIngest:
     def test_ingesting_the_same_event_twice_is_idempotent(

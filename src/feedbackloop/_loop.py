@@ -83,6 +83,7 @@ from feedbackloop.settings import env_prefix
 from feedbackloop.store import (
     DEFAULT_STORE_URL,
     DeadLetter,
+    Delivery,
     Effect,
     Store,
     StoreTransaction,
@@ -336,7 +337,7 @@ class AsyncFeedbackLoop:
         deliveries = self.store.claim_deliveries(now=self.clock(), lease=self.lease, limit=limit)
         # Their events are routed together, in batches, as `ingest_many` does.
         keyed: list[tuple[str, Event]] = []
-        parsed: list[int] = []
+        parsed: list[Delivery] = []
         for delivery in deliveries:
             events = self._parse_delivery(
                 delivery.id, delivery.source, delivery.delivery_id, delivery.headers, delivery.body
@@ -345,9 +346,24 @@ class AsyncFeedbackLoop:
                 continue
             prefix = f"{delivery.source}:{delivery.delivery_id}"
             keyed += [(f"{prefix}:{index}", event) for index, event in enumerate(events)]
-            parsed.append(delivery.id)
-        await self._ingest_keyed(keyed)
-        self.store.finish_deliveries(parsed, now=self.clock())
+            parsed.append(delivery)
+        try:
+            await self._ingest_keyed(keyed)
+        except Exception:
+            # One event that cannot be routed (a rule or plugin raising) must not hold
+            # back the others: one by one, those before it are done and it raises alone.
+            # What the batches kept is recognised by its keys and not routed twice.
+            _log.warning("batch.retried_one_by_one", deliveries=len(parsed))
+            for delivery in parsed:
+                await self._process_delivery(
+                    delivery.id,
+                    delivery.source,
+                    delivery.delivery_id,
+                    delivery.headers,
+                    delivery.body,
+                )
+        else:
+            self.store.finish_deliveries([delivery.id for delivery in parsed], now=self.clock())
         await self.run_effects()
         return len(deliveries)
 
