@@ -95,6 +95,9 @@ class EffectRunner:
         except Exception as exc:
             return self._failed(effect, exc)
         if isinstance(ticket, _Created):
+            # Outside the try: a store error here is not the tracker's failure, and must
+            # not bury an effect whose ticket exists. The effect stays leased; its retry
+            # finds the ticket by its marker.
             ticket = ticket.save(self.store, effect.id, now=self.clock())
         else:
             self.store.finish_effect(effect.id, now=self.clock())

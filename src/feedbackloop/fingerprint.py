@@ -68,15 +68,19 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
 _WHITESPACE = re.compile(r"\s+", re.ASCII)
 
 
-# Storms repeat the same few titles, and six regex passes per signal showed in the
-# routing profiles: recent answers are kept.
-@functools.lru_cache(maxsize=4096)
 def mask_volatile(title: str) -> str:
     """Replace the volatile parts of a title with placeholders (see the module docs).
 
     The masked title is also the signal's *theme*: two signals with the same masked
     title describe the same kind of failure, even across sources.
     """
+    return _masked(title)
+
+
+# Storms repeat the same few titles, and six regex passes per signal showed in the
+# routing profiles: recent answers are kept.
+@functools.lru_cache(maxsize=4096)
+def _masked(title: str) -> str:
     masked = title
     for pattern, placeholder in _MASKS:
         masked = pattern.sub(placeholder, masked)

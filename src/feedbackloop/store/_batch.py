@@ -1,12 +1,14 @@
 """A transaction for a run of signals: read each group's state once, write it once.
 
-`ingest_many` routes many signals in one transaction. Through a plain
-`StoreTransaction` every signal costs half a dozen statements (record the signal,
-bump and sum its window counter, lock and bump its ticket link, set its outcome).
-`BatchTransaction` keeps the same protocol (the rule engine's window counts, the
-lifecycle's link steps) but reads a group's counter buckets and ticket link on first
-use, works on them in memory, and writes everything back in a few multi-row
-statements when the batch ends.
+`ingest_many` and `process_pending` route many signals in one transaction. Through a
+plain `StoreTransaction` every signal costs half a dozen statements (record the
+signal, bump and sum its window counter, lock and bump its ticket link, set its
+outcome). `BatchTransaction` keeps the same protocol (the rule engine's window counts,
+the lifecycle's link steps) but reads the counter buckets and ticket links of all the
+batch's groups up front (`preload`, a query per table) or of a group on first use,
+works on them in memory, and writes everything back in a few multi-row statements
+when the batch ends. On SQLite even the signal rows wait for the end: their keys are
+looked up first, and the rows are inserted with their outcomes.
 
 Within one transaction this changes nothing a reader could see: the batch holds the
 write lock on SQLite, and on PostgreSQL the links it read are locked (`FOR UPDATE`)
@@ -227,8 +229,9 @@ class BatchTransaction(StoreTransaction):
     def record_signals(self, signals: Sequence[tuple[str, Signal]], *, now: datetime) -> list[bool]:
         """Record (event key, signal) pairs once each; True for those recorded now.
 
-        A key recorded before, or earlier in `signals`, is False. Each row gets its
-        outcome from `set_signal_outcome`; both are written by `flush`.
+        A key recorded before, or earlier in `signals`, is False. On SQLite the rows
+        are inserted by `flush`, with the outcomes `set_signal_outcome` gave them;
+        elsewhere they are inserted now and their outcomes set by `flush`.
         """
         rows: dict[str, dict[str, Any]] = {}
         for key, signal in signals:
@@ -405,17 +408,18 @@ class _Bulk:
     On SQLite it goes straight to the driver's `executemany`, each value converted by
     its column type's own bind processor: SQLAlchemy's executemany spends more per row
     building and processing parameter dicts than SQLite spends storing the row. The
-    SQL is compiled from the statement once, so it stays the schema's.
+    SQL is compiled from the statement once per set of row keys, so it stays the
+    schema's.
     """
 
     def __init__(self, build: Callable[[str], Any]) -> None:
         self._build = functools.cache(build)
-        # The SQL, a getter of a row's values in its parameters' order, and the
-        # conversions by position (most values need none).
-        self._sqlite: (
-            tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]]
-            | None
-        ) = None
+        # By row keys: the SQL, a getter of a row's values in its parameters' order,
+        # and the conversions by position (most values need none).
+        self._sqlite: dict[
+            tuple[str, ...],
+            tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]],
+        ] = {}
 
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         """Execute the statement once per row (all rows have the same keys)."""
@@ -423,16 +427,17 @@ class _Bulk:
         if dialect.name != "sqlite":
             connection.execute(self._build(dialect.name), rows)
             return
-        if self._sqlite is None:
-            compiled = self._build("sqlite").compile(dialect=dialect, column_keys=list(rows[0]))
+        keys = tuple(rows[0])
+        if keys not in self._sqlite:
+            compiled = self._build("sqlite").compile(dialect=dialect, column_keys=list(keys))
             names = compiled.positiontup or []
             processors = [compiled.binds[name].type.bind_processor(dialect) for name in names]
-            self._sqlite = (
+            self._sqlite[keys] = (
                 compiled.string,
                 operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
                 [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
             )
-        sql, values_of, conversions = self._sqlite
+        sql, values_of, conversions = self._sqlite[keys]
         values = []
         for row in rows:
             row_values = list(values_of(row))
