@@ -331,8 +331,9 @@ class AsyncFeedbackLoop:
     async def process_pending(self, *, limit: int = 50) -> int:
         """Process deliveries waiting in the inbox (and due effects); returns how many.
 
-        Deliveries persisted before a crash, or leased by a worker that died, are
-        processed here.
+        Up to `limit` deliveries are claimed, and their events routed in batches as
+        `ingest_many` routes them. Deliveries persisted before a crash, or leased by a
+        worker that died, are processed here.
         """
         deliveries = self.store.claim_deliveries(now=self.clock(), lease=self.lease, limit=limit)
         # Their events are routed together, in batches, as `ingest_many` does.
