@@ -6,7 +6,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from feedbackloop.connectors.jira import adf_to_markdown, markdown_to_adf
@@ -203,6 +203,32 @@ GOLDEN = {
     "an empty code block": ("```\n```", _doc({"type": "codeBlock", "content": []})),
     "an escaped star": (r"2 \* 3", _doc(_p(_t("2 * 3")))),
     "snake_case stays text": ("order_id and user_id", _doc(_p(_t("order_id and user_id")))),
+    "a lone backtick is text": ("`", _doc(_p(_t("`")))),
+    "backticks nothing closes are text": ("``a` b", _doc(_p(_t("``a` b")))),
+    "lone markup characters are text": ("a * _ [ ] ** ( b", _doc(_p(_t("a * _ [ ] ** ( b")))),
+    "an unfinished link is text": ("[a](", _doc(_p(_t("[a](")))),
+    "a code span of three backticks is no fence": ("```a``b```", _doc(_p(_t("a``b", "code")))),
+    "a star inside code does not close an italic": (
+        "*see `a*b`*",
+        _doc(_p(_t("see ", "em"), _t("a*b", "code"))),
+    ),
+    "an escaped star does not close a bold": (r"**2 \*\***", _doc(_p(_t("2 **", "strong")))),
+    "an escaped bracket inside a link": (
+        r"[a\]b](https://x.example)",
+        _doc(_p(_t("a]b", href="https://x.example"))),
+    ),
+    "two bold runs on one line": (
+        "**a** and **b**",
+        _doc(_p(_t("a", "strong"), _t(" and "), _t("b", "strong"))),
+    ),
+    "two italic runs on one line": (
+        "_a_ and _b_",
+        _doc(_p(_t("a", "em"), _t(" and "), _t("b", "em"))),
+    ),
+    "a star in a link's url does not end an italic": (
+        "*see [x](https://x.example/a*b)*",
+        _doc(_p(_t("see ", "em"), _t("x", "em", href="https://x.example/a*b"))),
+    ),
     "a paragraph then a list": (
         "Seen:\n- twice",
         _doc(
@@ -237,6 +263,13 @@ def test_the_schema_rejects_code_combined_with_bold() -> None:
     """The ADF subset schema knows that the code mark combines with link only."""
     with pytest.raises(jsonschema.ValidationError):
         _VALIDATOR.validate(_doc(_p(_t("x", "code", "strong"))))
+
+
+def test_bold_opening_on_inline_code_keeps_only_the_code_mark() -> None:
+    """Bold from code on: the code span has only the code mark, the rest is bold."""
+    assert markdown_to_adf("**`foo` is broken**") == _doc(
+        _p(_t("foo", "code"), _t(" is broken", "strong"))
+    )
 
 
 def test_code_inside_bold_keeps_only_the_code_mark() -> None:
@@ -430,6 +463,30 @@ ADF_GOLDEN = {
 }
 
 
+ADF_GOLDEN.update(
+    {
+        "a lone backtick": (_doc(_p(_t("`"))), "`\n"),
+        "lone markup characters stay as written": (_doc(_p(_t("a * _ [ b"))), "a * _ [ b\n"),
+        "bold beginning with code": (
+            _doc(_p(_t("foo", "code"), _t(" is broken", "strong"))),
+            "**`foo` is broken**\n",
+        ),
+        "italic ending before code and a word": (
+            _doc(_p(_t("a", "em"), _t("x", "code"), _t("b"))),
+            "_a_`x`b\n",
+        ),
+        "code of three backticks starting a line is not escaped": (
+            _doc(_p(_t("a``b", "code"))),
+            "```a``b```\n",
+        ),
+        "a line of backticks that would open a fence": (
+            _doc(_p(_t("```"))),
+            "\\```\n",
+        ),
+    }
+)
+
+
 @pytest.mark.parametrize(("doc", "expected"), ADF_GOLDEN.values(), ids=ADF_GOLDEN.keys())
 def test_each_adf_construct_converts_to_its_golden_markdown(
     doc: dict[str, Any], expected: str
@@ -479,7 +536,52 @@ _CODE = st.builds(
 _MARKDOWN = st.lists(st.one_of(_PARAGRAPH, _LIST, _CODE), max_size=5).map("\n\n".join)
 
 
+# Edge cases the round trip once got wrong (unbalanced backticks, emphasis around code,
+# escapes before a closing delimiter, a code span of three backticks starting a line).
+ROUND_TRIP_EDGE_CASES = [
+    "`",
+    "``",
+    "``a`",
+    "`a```",
+    "a ` b",
+    "*",
+    "_",
+    "[",
+    "]",
+    "**",
+    "\\",
+    "[a](",
+    "`**```",
+    "_`[` _0_",
+    "************",
+    "*_*_*_",
+    "**`foo` is broken**",
+    "_`x` y_",
+    "*a*`a`a",
+    "_a_`b`c",
+    "`a``a`",
+    "```a``b```",
+    "\\\\_x_",
+    "**a** b **c**",
+    "***`**`**_******",
+    "******[******](**)",
+    "[*_*](https://x.example)0",
+    "- `\n- *",
+    "a\n```",
+]
+
+
+@pytest.mark.parametrize("markdown", ROUND_TRIP_EDGE_CASES)
+def test_edge_cases_read_back_from_adf_convert_to_the_same_document(markdown: str) -> None:
+    """Markup characters that open nothing, and marks around code, survive the round trip."""
+    doc = markdown_to_adf(markdown)
+    assert markdown_to_adf(adf_to_markdown(doc)) == doc
+
+
 @given(_MARKDOWN)
+@example("`")
+@example("_`[` _0_")
+@example("`**```")
 def test_markdown_read_back_from_adf_converts_to_the_same_document(markdown: str) -> None:
     """adf_to_markdown of a document markdown_to_adf made converts back to that document."""
     doc = markdown_to_adf(markdown)

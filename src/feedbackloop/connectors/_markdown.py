@@ -13,14 +13,19 @@ Blocks, separated by blank lines:
   optional language after the opening fence; the content is kept verbatim.
 
 Inline, within one line: `**bold**`, `*italic*` or `_italic_`, `` `code` ``,
-`[text](url)` links, and backslash escapes (`\\*`). Anything else (headings, tables,
-nested lists) is kept as plain text, exactly as written.
+`[text](url)` links, and backslash escapes (`\\*`). Code spans and escapes bind tighter
+than emphasis and links, as in CommonMark: `` *a `*` b* `` is one italic run. A run of
+backticks that no run of the same length closes, and a `*`, `_` or `[` that opens
+nothing, are text. Anything else (headings, tables, nested lists) is kept as plain text,
+exactly as written.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Final, TypeAlias
 
 __all__ = [
@@ -82,14 +87,29 @@ Block: TypeAlias = Paragraph | BulletList | CodeBlock
 
 _FENCE: Final = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\s`]*)[^`]*$")
 _BULLET: Final = re.compile(r"^ {0,3}[-*+][ \t]+(?P<text>.*)$")
-_INLINE: Final = re.compile(
+# Escapes and code spans bind tighter than links, and links tighter than emphasis (as in
+# CommonMark). Each is read in turn and masked as one character for the patterns after
+# it, so a `*` inside `` `a*b` ``, written `\*` or in a link's url never closes an
+# emphasis. A run of backticks that no run of the same length closes is plain text.
+_ESCAPE_OR_CODE: Final = re.compile(
     r"""
       \\(?P<escaped>[\\`*_\[\]()\#+\-.!~|{}<>])
-    | (?P<ticks>`+)(?P<code>.+?)(?P=ticks)(?!`)
-    | \[(?P<label>[^\]]+)\]\((?P<href>[^()\s]+)\)
-    | \*\*(?P<bold>\S(?:.*?\S)?)\*\*
-    | (?<![\w*])\*(?P<star>[^\s*](?:[^*]*?[^\s*])?)\*(?![\w*])
-    | (?<![\w\\])_(?P<under>[^\s_](?:.*?[^\s_])?)_(?!\w)
+    | (?P<ticks>`+)(?!`)(?P<code>.+?)(?<!`)(?P=ticks)(?!`)
+    | `+
+    """,
+    re.VERBOSE,
+)
+# The masks are private-use characters: neither word characters nor spaces.
+_ESCAPE_MASK: Final = "\ue000"
+_CODE_MASK: Final = "\ue001"
+_LINK_MASK: Final = "\ue002"
+_LINK: Final = re.compile(rf"\[(?P<label>[^\]]+)\]\((?P<href>[^()\s{_CODE_MASK}]+)\)")
+# Each emphasis closes at the first delimiter that can close it (the `??`).
+_EMPHASIS: Final = re.compile(
+    r"""
+      \*\*(?P<bold>\S(?:.*?\S)??)\*\*
+    | (?<![\w*])\*(?P<star>[^\s*](?:[^*]*?[^\s*])??)\*(?![\w*])
+    | (?<!\w)_(?P<under>[^\s_](?:.*?[^\s_])??)_(?!\w)
     """,
     re.VERBOSE,
 )
@@ -167,31 +187,133 @@ def parse_inline(text: str) -> tuple[Inline, ...]:
     Returns:
         Text runs with their marks; neighbours with the same marks are merged.
     """
-    return tuple(_merge(_spans(text, Text(""))))
+    return tuple(_merge(_spans(_Masked.of(text), Text(""))))
 
 
-def _spans(text: str, style: Text) -> list[Text]:
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    """An escape, a code span or a link, masked as one character at `position`."""
+
+    position: int
+    kind: str  # "escape", "code" or "link"
+    text: str  # as read: the escaped character, the code, or the link's url
+    source: str  # as written
+    label: _Masked | None = None  # a link's text
+
+
+@dataclass(frozen=True, slots=True)
+class _Masked:
+    """A line (or part of one) with each atom masked as one character."""
+
+    text: str
+    atoms: tuple[_Atom, ...]  # in order of position
+
+    @classmethod
+    def of(cls, line: str) -> _Masked:
+        masked = cls(line, ())
+        if "\\" in line or "`" in line:
+            masked = masked.masking(_ESCAPE_OR_CODE, _escape_or_code)
+        return masked.masking(_LINK, _link) if "](" in masked.text else masked
+
+    def masking(
+        self, pattern: re.Pattern[str], atom: Callable[[_Masked, re.Match[str]], _Atom | None]
+    ) -> _Masked:
+        """This text with the atoms `atom` makes of `pattern`'s matches masked too."""
+        text: list[str] = []
+        atoms: list[_Atom] = []
+        position = length = 0  # length: of the new text so far
+        for match in pattern.finditer(self.text):
+            made = atom(self, match)
+            if made is None:
+                continue
+            before = self.part(position, match.start())
+            atoms.extend(replace(a, position=a.position + length) for a in before.atoms)
+            text.append(before.text)
+            length += len(before.text)
+            atoms.append(replace(made, position=length))
+            text.append(_MASKS[made.kind])
+            length += 1
+            position = match.end()
+        rest = self.part(position, len(self.text))
+        atoms.extend(replace(a, position=a.position + length) for a in rest.atoms)
+        text.append(rest.text)
+        return _Masked("".join(text), tuple(atoms))
+
+    def part(self, start: int, end: int) -> _Masked:
+        """Characters `start` to `end`, their atoms' positions counted from `start`."""
+        if not self.atoms:
+            return _Masked(self.text[start:end], ())
+        first = bisect_left(self.atoms, start, key=_position)
+        last = bisect_left(self.atoms, end, key=_position)
+        atoms = self.atoms[first:last]
+        if start:
+            atoms = tuple(replace(atom, position=atom.position - start) for atom in atoms)
+        return _Masked(self.text[start:end], atoms)
+
+    def pieces(self) -> Iterator[str | _Atom]:
+        """The plain text between atoms, and the atoms."""
+        position = 0
+        for atom in self.atoms:
+            yield self.text[position : atom.position]
+            yield atom
+            position = atom.position + 1
+        yield self.text[position:]
+
+    def source(self) -> str:
+        """The text as written."""
+        return "".join(piece if isinstance(piece, str) else piece.source for piece in self.pieces())
+
+
+_MASKS: Final = {"escape": _ESCAPE_MASK, "code": _CODE_MASK, "link": _LINK_MASK}
+
+
+def _position(atom: _Atom) -> int:
+    return atom.position
+
+
+def _escape_or_code(line: _Masked, match: re.Match[str]) -> _Atom | None:
+    if match["code"] is not None:
+        return _Atom(0, "code", match["code"], match[0])
+    if match["escaped"] is not None:
+        return _Atom(0, "escape", match["escaped"], match[0])
+    return None  # a run of backticks that nothing closes: plain text
+
+
+def _link(line: _Masked, match: re.Match[str]) -> _Atom:
+    label = line.part(*match.span("label"))
+    href = line.part(*match.span("href")).source()
+    return _Atom(0, "link", href, line.part(*match.span()).source(), label)
+
+
+def _spans(line: _Masked, style: Text) -> list[Text]:
+    """The line's text runs in `style`, with the marks its emphasis and atoms add."""
     spans: list[Text] = []
     position = 0
-    for match in _INLINE.finditer(text):
-        if match.start() > position:
-            spans.append(_styled(text[position : match.start()], style))
+    for match in _EMPHASIS.finditer(line.text):
+        spans.extend(_plain(line.part(position, match.start()), style))
         position = match.end()
-        group = match.lastgroup
-        if group == "escaped":
-            spans.append(_styled(match["escaped"], style))
-        elif group == "code":
-            spans.append(Text(match["code"], code=True, href=style.href))
-        elif group == "href":
-            linked = Text("", style.bold, style.italic, href=match["href"])
-            spans.extend(_spans(match["label"], linked))
-        elif group == "bold":
-            spans.extend(_spans(match["bold"], _with(style, bold=True)))
-        else:  # star or under: italic
-            inner = match["star"] if group == "star" else match["under"]
-            spans.extend(_spans(inner, _with(style, italic=True)))
-    if position < len(text):
-        spans.append(_styled(text[position:], style))
+        group = str(match.lastgroup)
+        bold = group == "bold"
+        spans.extend(
+            _spans(line.part(*match.span(group)), _with(style, bold=bold, italic=not bold))
+        )
+    spans.extend(_plain(line.part(position, len(line.text)), style))
+    return spans
+
+
+def _plain(part: _Masked, style: Text) -> list[Text]:
+    """Text without emphasis: in `style`; a code span keeps only the link, a link adds one."""
+    spans: list[Text] = []
+    for piece in part.pieces():
+        if isinstance(piece, str):
+            spans.append(_styled(piece, style))
+        elif piece.kind == "escape":
+            spans.append(_styled(piece.text, style))
+        elif piece.kind == "code":
+            spans.append(Text(piece.text, code=True, href=style.href))
+        elif piece.label is not None:
+            linked = Text("", style.bold, style.italic, href=piece.text)
+            spans.extend(_spans(piece.label, linked))
     return spans
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -114,7 +115,9 @@ def _inlines(content: tuple[Inline, ...]) -> list[dict[str, Any]]:
 
 _INDENT: Final = "  "
 _SPECIALS: Final = re.compile(r"([\\`*_\[\]])")
-_LINE_START: Final = re.compile(r"^(?:[-*+](?=[ \t])|#|`{3,}|~{3,})")
+# What would read as a list item, a heading or a fence at a line's start (a backtick
+# fence has no other backtick on its line; a code span of three backticks is no fence).
+_LINE_START: Final = re.compile(r"^(?:[-*+](?=[ \t])|#|~{3,}|`{3,}[^`]*$)")
 
 
 def adf_to_markdown(doc: Mapping[str, Any]) -> str:
@@ -284,16 +287,19 @@ def _span(text: str, marks: Any) -> Text:
 def _md_line(spans: list[Text]) -> str:
     """One line of inline Markdown that reads back as `spans`: escaped only if it must be.
 
-    Candidates go from the most natural (no escapes, `_italic_`) to the most careful;
-    the first that the Markdown reader reads back as `spans` wins.
+    Renderings go from the most natural (no escapes, `_italic_`, emphasis around links)
+    to the most careful; the first that the Markdown reader reads back as `spans` wins.
     """
     expected = tuple(_merge_spans(spans))
-    candidates = [
-        _render(spans, escape=escape, italic=italic)
+    renderings = (
+        _render(spans, _Rendering(escape, italic, links_outside))
         for escape in (False, True)
+        for links_outside in (False, True)
         for italic in ("_", "*")
-    ]
-    line = next((c for c in candidates if parse_inline(c) == expected), candidates[-2])
+    )
+    line = next((r for r in renderings if parse_inline(r) == expected), None)
+    if line is None:  # nothing reads back exactly: the careful one comes closest
+        line = _render(spans, _Rendering(escape=True, italic="_", links_outside=False))
     if _LINE_START.match(line):
         line = "\\" + line  # would read as a list item, a fence or a heading
     return line
@@ -315,57 +321,92 @@ def _merge_spans(spans: list[Text]) -> list[Text]:
     return merged
 
 
-def _render(spans: list[Text], *, escape: bool, italic: str) -> str:
-    return _nest(_merge_spans(spans), frozenset(), escape, {"bold": "**", "italic": italic})
+@dataclass(frozen=True, slots=True)
+class _Rendering:
+    """How `_render` writes marks.
+
+    Plain text escaped or not, which italic delimiter, and whether a link goes outside
+    emphasis (`[**a**](u)`) or inside it (`**[a](u)**`) when both cover the same text.
+    """
+
+    escape: bool
+    italic: str
+    links_outside: bool
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        """The marks in the order they open when their runs are equally long."""
+        return ("href", "bold", "italic") if self.links_outside else ("bold", "italic", "href")
 
 
-def _nest(
-    spans: list[Text], opened: frozenset[str], escape: bool, delimiters: dict[str, str]
-) -> str:
+def _render(spans: list[Text], rendering: _Rendering) -> str:
+    return _nest(_merge_spans(spans), frozenset(), rendering)
+
+
+def _nest(spans: list[Text], opened: frozenset[str], rendering: _Rendering) -> str:
     """Marks as nested delimiters; at each point the longest-running mark opens first.
 
     So `_a **b** c_` stays one italic run around the bold, and bold around two links
-    stays one bold run. A code span continues a bold or italic run (code drops them
-    anyway), so `**see `x`**` keeps its closing delimiter after the code.
+    stays one bold run.
     """
     out: list[str] = []
     index = 0
     while index < len(spans):
         runs = {
-            mark: _run(spans, index, mark)
-            for mark in ("bold", "italic", "href")
-            if mark not in opened and _has(spans[index], mark, spans[index])
+            mark: length
+            for mark in rendering.marks
+            if mark not in opened and (length := _run(spans, index, mark))
         }
         if not runs:
-            out.append(_leaf(spans[index], escape))
+            out.append(_leaf(spans[index], rendering.escape))
             index += 1
             continue
         mark = max(runs, key=lambda name: runs[name])
         end = index + runs[mark]
-        inner = _nest(spans[index:end], opened | {mark}, escape, delimiters)
+        inner = _nest(spans[index:end], opened | {mark}, rendering)
         if mark == "href":
             out.append(f"[{inner}]({spans[index].href})")
         else:
-            out.append(f"{delimiters[mark]}{inner}{delimiters[mark]}")
+            delimiter = "**" if mark == "bold" else rendering.italic
+            out.append(f"{delimiter}{inner}{delimiter}")
         index = end
     return "".join(out)
 
 
-def _has(span: Text, mark: str, first: Text) -> bool:
-    if mark == "href":
-        return span.href is not None and span.href == first.href
-    return bool(getattr(span, mark))
-
-
 def _run(spans: list[Text], index: int, mark: str) -> int:
-    """How many spans from `index` on carry `mark` (code spans continue a bold/italic run)."""
-    first = spans[index]
-    end = index + 1
-    while end < len(spans) and (
-        _has(spans[end], mark, first) or (mark != "href" and spans[end].code)
-    ):
+    """How many spans from `index` on one pair of `mark` delimiters wraps; 0 if none."""
+    if mark == "href":
+        return _link_run(spans, index)
+    return _emphasis_run(spans, index, mark)
+
+
+def _link_run(spans: list[Text], index: int) -> int:
+    href = spans[index].href
+    end = index
+    while href is not None and end < len(spans) and spans[end].href == href:
         end += 1
     return end - index
+
+
+def _emphasis_run(spans: list[Text], index: int, mark: str) -> int:
+    """A bold or italic run; code spans (code drops bold and italic) may sit inside it.
+
+    At the run's ends code spans are taken in only where a delimiter would otherwise
+    touch a space: `` **`x` fails** `` and `` **see `x`** `` need them inside,
+    `` _a_`x`b `` outside (`_a`x`_b` would not close).
+    """
+    start = index
+    while start < len(spans) and spans[start].code:
+        start += 1
+    if start == len(spans) or not getattr(spans[start], mark):
+        return 0
+    if start > index and not spans[start].text[:1].isspace():
+        return 0  # the code spans in front stay outside
+    last = end = start
+    while end < len(spans) and (getattr(spans[end], mark) or spans[end].code):
+        last = end if getattr(spans[end], mark) else last
+        end += 1
+    return (end if spans[last].text[-1:].isspace() else last + 1) - index
 
 
 def _leaf(span: Text, escape: bool) -> str:
