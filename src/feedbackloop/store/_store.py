@@ -99,12 +99,8 @@ def _use_immediate_transactions(engine: Engine, *, wal: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _insert(connection: Connection, table: Any) -> Any:
-    """An INSERT that knows ON CONFLICT on both backends."""
-    return _insert_for(connection.dialect.name, table)
-
-
 def _insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT on both backends."""
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
@@ -711,7 +707,9 @@ class StoreTransaction:
             "data": incident.model_dump(mode="json"),
             "updated_at": now,
         }
-        statement = _insert(self.connection, s.incidents).values(id=incident.id, **values)
+        statement = _insert_for(self.connection.dialect.name, s.incidents).values(
+            id=incident.id, **values
+        )
         self.connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
 
     # --- ticket links -------------------------------------------------------------------
