@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from feedbackloop import (
     ActionItem,
+    DeferredRaw,
     Incident,
     Learning,
     Severity,
@@ -113,6 +114,56 @@ class TestRawPayload:
     def test_raw_is_left_out_of_the_repr(self) -> None:
         """Payloads can be huge and hold personal data: reprs do not show them."""
         assert "payload" not in repr(make_signal(raw={"k": "payload"}))
+
+
+class TestDeferredRaw:
+    def test_a_deferred_payload_is_made_on_first_read(self) -> None:
+        """Nothing is decoded until `raw` is read; then the decoded payload is there."""
+        made: list[int] = []
+
+        def decode() -> Any:
+            made.append(1)
+            return json.loads('{"id": 7}')
+
+        signal = make_signal(raw=DeferredRaw(decode))
+        assert made == []
+        assert signal.raw == {"id": 7}
+
+    def test_a_deferred_payload_is_made_once_and_kept(self) -> None:
+        """Reads after the first see the same object, so changes to it stick."""
+        signal = make_signal(raw=DeferredRaw(lambda: {"id": 7}))
+        signal.raw["seen"] = True
+        assert signal.raw == {"id": 7, "seen": True}
+
+    def test_a_deferred_payload_is_ignored_by_equality(self) -> None:
+        """A signal with a deferred payload equals one with the payload itself."""
+        deferred = make_signal(raw=DeferredRaw(lambda: {"id": 7}))
+        assert deferred == make_signal(raw={"id": 7})
+        assert "raw" not in deferred.model_dump()
+
+    def test_a_copy_makes_its_own_payload(self) -> None:
+        """model_copy keeps the deferred payload, which the copy makes when read."""
+        signal = make_signal(raw=DeferredRaw(lambda: {"id": 7}))
+        assert signal.model_copy(update={"title": "other"}).raw == {"id": 7}
+
+    @pytest.mark.parametrize("model", ["incident", "change"])
+    def test_incidents_and_ticket_changes_defer_too(self, model: str) -> None:
+        """Every model with a `raw` field makes a deferred payload on read."""
+        raw = DeferredRaw(lambda: {"id": 7})
+        made = (
+            Incident(id="P1", title="down", created_at=NOW, raw=raw)
+            if model == "incident"
+            else TicketChange(
+                tracker="jira", key="OPS-1", change="closed", occurred_at=NOW, raw=raw
+            )
+        )
+        assert made.raw == {"id": 7}
+
+    def test_raw_cannot_be_assigned(self) -> None:
+        """Models stay frozen: `raw` is read-only like every field."""
+        signal = make_signal(raw={"id": 1})
+        with pytest.raises(Exception, match="frozen"):
+            signal.raw = {}  # type: ignore[misc]
 
 
 class TestFingerprintOnSignals:

@@ -12,6 +12,7 @@ def test_the_top_level_exports_are_pinned() -> None:
             "ActionItem",
             "ActionItemStatus",
             "AsyncFeedbackLoop",
+            "DeferredRaw",
             "FeedbackLoop",
             "FeedbackLoopError",
             "Incident",

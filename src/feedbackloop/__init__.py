@@ -10,6 +10,7 @@ from feedbackloop._loop import AsyncFeedbackLoop, FeedbackLoop, IngestOutcome
 from feedbackloop._models import (
     ActionItem,
     ActionItemStatus,
+    DeferredRaw,
     Incident,
     IncidentStatus,
     Learning,
@@ -31,6 +32,7 @@ __all__ = [
     "ActionItem",
     "ActionItemStatus",
     "AsyncFeedbackLoop",
+    "DeferredRaw",
     "FeedbackLoop",
     "FeedbackLoopError",
     "Incident",

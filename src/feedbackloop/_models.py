@@ -2,13 +2,16 @@
 
 Every model is an immutable pydantic v2 model. Datetimes must be timezone-aware and are
 normalised to UTC; vendor payloads are kept in `raw` but left out of equality and of
-default dumps; everything round-trips through JSON losslessly.
+default dumps; everything round-trips through JSON losslessly. A connector may hand
+`raw` a `DeferredRaw` (its webhook bodies do, through `Payload.raw`): the payload is
+then decoded on first read, so events waiting in a batch do not keep every decoded
+body alive.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Self
 
@@ -21,6 +24,7 @@ from feedbackloop.fingerprint import derive_fingerprint
 __all__ = [
     "ActionItem",
     "ActionItemStatus",
+    "DeferredRaw",
     "Incident",
     "IncidentStatus",
     "Learning",
@@ -242,6 +246,50 @@ class _Model(BaseModel):
         return hash((type(self).__qualname__, _freeze(self._compared())))
 
 
+class DeferredRaw:
+    """A vendor payload to be made on first read of a model's `raw`.
+
+    `Signal(raw=DeferredRaw(lambda: json.loads(body)), ...)`: `signal.raw` calls the
+    function once, on first read, and keeps what it returned (so changes to it stick).
+    Until then the model holds only the function and what it closes over: for a
+    webhook body, its bytes instead of the decoded tree of dicts and lists, which is
+    smaller and which the garbage collector need not walk.
+    """
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+
+    def __call__(self) -> Any:
+        """Make the payload."""
+        return self._make()
+
+    def __repr__(self) -> str:
+        return "DeferredRaw(...)"
+
+
+class _Raw:
+    """`model.raw`: the stored payload, made from a `DeferredRaw` on first read.
+
+    A data descriptor on the class, so it is consulted before the instance's
+    `__dict__`, where pydantic keeps the field's value.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            raise AttributeError("raw")
+        state = instance.__dict__
+        value = state.get("raw")
+        if type(value) is DeferredRaw:
+            value = state["raw"] = value()
+        return value
+
+    def __set__(self, instance: object, value: Any) -> None:
+        # Only reached past pydantic's own frozen check, which refuses first.
+        raise AttributeError("raw is read-only")
+
+
 def _translate(exc: pydantic.ValidationError) -> ValidationError:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
@@ -264,7 +312,8 @@ class Signal(_Model):
     `fingerprint` groups signals about the same problem; when omitted it is derived
     from source, service, kind and the title with its volatile parts masked (see
     `feedbackloop.fingerprint`). `raw` keeps the vendor payload; it is ignored by
-    equality and left out of `model_dump()`.
+    equality and left out of `model_dump()`. A `DeferredRaw` given as `raw` is made
+    on first read.
     """
 
     source: NonEmptyStr = Field(description="The connector that produced it: sentry, datadog…")
@@ -414,3 +463,7 @@ class Learning(_Model):
     themes: tuple[str, ...] = ()
     action_items: tuple[ActionItem, ...] = ()
     recorded_at: UtcDatetime | None = None
+
+
+for _model in (Signal, Incident, TicketChange):
+    _model.raw = _Raw()

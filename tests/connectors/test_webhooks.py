@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from feedbackloop import Signal
+from feedbackloop import DeferredRaw, Signal
 from feedbackloop.connectors import PollingSource, Source
 from feedbackloop.connectors._webhooks import HmacWebhookSource, Payload, check_signature
 from feedbackloop.connectors.datadog import DatadogSource
@@ -94,6 +94,22 @@ class TestPayload:
         """A JSON list or string is not a delivery."""
         with pytest.raises(PayloadError, match="body must be a JSON object, got a list"):
             Payload.from_body(b"[1, 2]", source="acme")
+
+    def test_raw_of_a_body_is_decoded_again_on_first_read(self) -> None:
+        """A whole body's `raw` defers: the event holds bytes until `raw` is read."""
+        payload = Payload.from_body(BODY, source="acme")
+        signal = payload.build(
+            Signal, source="acme", title="t", occurred_at=datetime.now(UTC), raw=payload.raw
+        )
+        assert isinstance(payload.raw, DeferredRaw)
+        assert signal.raw == {"action": "created"}
+        assert signal.raw is not payload.value
+
+    def test_raw_of_a_view_is_its_value(self) -> None:
+        """A view that is not a whole body (a polled item) is kept as it is."""
+        item = {"id": "1"}
+        assert view(item).raw is item
+        assert Payload.from_body(BODY, source="acme").at("missing").raw == {}
 
     def test_build_turns_a_model_rejection_into_a_payload_error(self) -> None:
         """A value the model refuses is a payload the source cannot read."""

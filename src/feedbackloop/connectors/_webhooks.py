@@ -18,12 +18,13 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import SecretStr
 
+from feedbackloop._models import DeferredRaw
 from feedbackloop.connectors import Event, Headers
 from feedbackloop.errors import PayloadError, SignatureError, ValidationError
 from feedbackloop.settings import ConnectorSettings
@@ -170,14 +171,17 @@ class Payload:
     value: Any
     source: str
     path: str = ""
+    body: bytes | None = field(default=None, repr=False, compare=False)
+    """The JSON body `value` was decoded from, for a whole body (`from_body`)."""
 
-    def __init__(self, value: Any, source: str, path: str = "") -> None:
+    def __init__(self, value: Any, source: str, path: str = "", body: bytes | None = None) -> None:
         # A frozen dataclass sets each field through object.__setattr__, which costs more
         # than most reads; parsers make several views per delivery, so the slots are set
         # directly.
         _set_value(self, value)
         _set_source(self, source)
         _set_path(self, path)
+        _set_body(self, body)
 
     @classmethod
     def from_body(cls, body: bytes, *, source: str) -> Payload:
@@ -187,7 +191,20 @@ class Payload:
             raise PayloadError(
                 f"{source}: body must be a JSON object, got {_describe(value)}", source=source
             )
-        return cls(value, source)
+        return cls(value, source, body=body)
+
+    @property
+    def raw(self) -> Any:
+        """What an event's `raw` keeps of this payload.
+
+        For a whole body, a `DeferredRaw` that decodes the body again on first read of
+        `raw` (events waiting in a batch then hold the body's bytes, not its decoded
+        tree); for any other view, the decoded value itself.
+        """
+        body = self.body
+        if body is None:
+            return self.value
+        return DeferredRaw(functools.partial(read_json, body, source=self.source))
 
     def _where(self, path: str) -> str:
         if self.path and path:
@@ -348,7 +365,9 @@ class Payload:
             ) from exc
 
 
-_set_value, _set_source, _set_path = (vars(Payload)[name].__set__ for name in Payload.__slots__)
+_set_value, _set_source, _set_path, _set_body = (
+    vars(Payload)[name].__set__ for name in Payload.__slots__
+)
 _EPOCH = re.compile(r"-?\d{1,16}(\.\d+)?")
 
 
@@ -513,7 +532,7 @@ class WebhookSource:
     def parse(self, headers: Headers, body: bytes) -> list[Event]:
         """Read a verified delivery into events; an empty list for deliveries to ignore.
 
-        Every event keeps the decoded payload in `raw`.
+        Every event keeps the payload in `raw`, decoded again on first read.
 
         Raises:
             PayloadError: the body is not a JSON object or a field cannot be read; the

@@ -325,7 +325,7 @@ class DatadogSource(WebhookSource):
                     hostname=payload.optional("hostname", str),
                     alert_status=payload.optional("status", str),
                 ),
-                raw=payload.value,
+                raw=payload.raw,
             )
         ]
 

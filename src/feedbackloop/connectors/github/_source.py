@@ -88,7 +88,7 @@ class GitHubSource(HmacWebhookSource):
             url=issue.optional("html_url", str),
             resolution=issue.optional("state_reason", str) if closed else None,
             actor=payload.optional("sender.login", str),
-            raw=payload.value,
+            raw=payload.raw,
         )
 
     def _comment(self, payload: Payload) -> TicketChange:
@@ -102,5 +102,5 @@ class GitHubSource(HmacWebhookSource):
             url=comment.optional("html_url", str) or payload.optional("issue.html_url", str),
             actor=comment.optional("user.login", str) or payload.optional("sender.login", str),
             comment=comment.optional("body", str) or "",
-            raw=payload.value,
+            raw=payload.raw,
         )

@@ -149,7 +149,7 @@ class JiraSource(HmacWebhookSource):
             resolution=resolution,
             actor=actor or payload.optional("user.displayName", str),
             comment=comment,
-            raw=payload.value,
+            raw=payload.raw,
         )
 
     def _browse_url(self, issue: Payload, key: str) -> str | None:

@@ -310,7 +310,7 @@ class PagerDutySource(HmacWebhookSource):
             resolved_at=occurred_at if status is IncidentStatus.RESOLVED else None,
             timeline=(self._entry(payload, event, occurred_at, event_type),),
             labels=_incident_labels(data, event_type=event_type),
-            raw=payload.value,
+            raw=payload.raw,
         )
         events: list[Event] = [incident]
         if event_type in _SIGNAL_STATUS:
@@ -371,7 +371,7 @@ class PagerDutySource(HmacWebhookSource):
             created_at=occurred_at,  # unknown here: the loop keeps the earliest it knows
             timeline=(entry.model_copy(update={"message": note.optional("content", str) or ""}),),
             labels={"event_type": "incident.annotated"},
-            raw=payload.value,
+            raw=payload.raw,
         )
 
     @staticmethod

@@ -236,7 +236,7 @@ class SentrySource(HmacWebhookSource):
                 occurred_at = (
                     hook_time or issue.optional_time("lastSeen") or issue.time("firstSeen")
                 )
-            return [self._issue_signal(issue, action, occurred_at, raw=payload.value)]
+            return [self._issue_signal(issue, action, occurred_at, raw=payload.raw)]
         if resource == "event_alert":
             return [self._event_alert(payload, action)]
         if resource == "metric_alert" and action in METRIC_ALERT_SEVERITY:
@@ -304,7 +304,7 @@ class SentrySource(HmacWebhookSource):
                 event_id=event.optional("event_id", str),
                 release=event.optional("release", str) or tags.get("release"),
             ),
-            raw=payload.value,
+            raw=payload.raw,
         )
 
     def _metric_alert(self, payload: Payload, action: str, hook_time: datetime | None) -> Signal:
@@ -336,7 +336,7 @@ class SentrySource(HmacWebhookSource):
                 alert_rule=rule.optional_ident("id"),
                 description=data.optional("description_text", str),
             ),
-            raw=payload.value,
+            raw=payload.raw,
         )
 
     def _issue_url(self, issue_id: str) -> str | None:
