@@ -53,16 +53,19 @@ SCHEMA_VERSION = 4
 """The schema version this code reads and writes (see `_migrations`)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Made once: building a timedelta from keywords costs more than the arithmetic, and
+# both conversions run several times for every signal routed.
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime."""
-    return (value - _EPOCH) // timedelta(microseconds=1)
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def from_micros(value: int) -> datetime:
     """The aware UTC datetime of a microsecond timestamp."""
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + _MICROSECOND * value
 
 
 class UtcMicros(TypeDecorator[datetime]):
