@@ -727,7 +727,10 @@ class AsyncFeedbackLoop:
                     self.rules.matching(signal) if new else None
                     for signal, new in zip(signals, fresh, strict=True)
                 ]
-                tx.preload(_groups(signals, matched))
+                tx.preload(
+                    _groups(signals, matched),
+                    first_at=min(signal.occurred_at for signal in signals),
+                )
                 for (key, signal), found in zip(keyed, matched, strict=True):
                     routed.append(
                         None if found is None else self._route(tx, key, signal, now, found)

@@ -264,6 +264,7 @@ def run(
     operations: list[Operation],
     transaction: Callable[[Connection], StoreTransaction],
     preload: list[Group] | None = None,
+    first_at: datetime | None = None,
 ) -> tuple[list[object], tuple[list[int], list[TicketLink]]]:
     """The answers of `operations` in one transaction on a seeded store, and what it left."""
     store = Store("sqlite://")
@@ -272,7 +273,7 @@ def run(
         with store.transaction() as plain:
             tx = transaction(plain.connection)
             if isinstance(tx, BatchTransaction) and preload is not None:
-                tx.preload(preload)
+                tx.preload(preload, first_at=first_at)
             answers = apply(tx, [*operations, *SURVEY])
             if isinstance(tx, BatchTransaction):
                 tx.flush()
@@ -350,6 +351,41 @@ class TestPreload:
         """
         expected = run(occurrences, generations, operations, StoreTransaction)
         assert run(occurrences, generations, operations, BatchTransaction, asked) == expected
+
+    @_property
+    @given(
+        occurrences=occurrence_lists,
+        generations=link_generations,
+        operations=operation_lists,
+        asked=asked_groups,
+        first_at=moments,
+    )
+    def test_a_batch_reading_summed_buckets_answers_as_a_plain_transaction(
+        self,
+        occurrences: list[Occurrence],
+        generations: dict[Pair, int],
+        operations: list[Operation],
+        asked: list[Group],
+        first_at: datetime,
+    ) -> None:
+        """Buckets read as one sum change no answer, whatever moments are then counted.
+
+        Counts at moments before `first_at`, or over windows shorter than the summed
+        buckets, must read those buckets one by one again.
+        """
+        expected = run(occurrences, generations, operations, StoreTransaction)
+        got = run(occurrences, generations, operations, BatchTransaction, asked, first_at)
+        assert got == expected
+
+    def test_a_window_covering_the_summed_buckets_counts_them_once(self, store: Store) -> None:
+        """The buckets all the batch's windows cover come back as one sum, counted right."""
+        seed(store, [(("r1", "g1"), T0 + timedelta(seconds=n)) for n in range(30)], {})
+        at = T0 + timedelta(seconds=40)
+        with store.transaction() as plain:
+            batch = BatchTransaction(plain.connection)
+            batch.preload([("r1", "g1", at - HOUR)], first_at=at)
+            assert batch.record("r1", "g1", at, HOUR) == 31
+            assert batch.count("r1", "g1", at, timedelta(seconds=15)) == 6
 
     def test_groups_sharing_a_rule_or_a_key_with_preloaded_ones_keep_their_own_state(
         self, store: Store

@@ -5,9 +5,9 @@ plain `StoreTransaction` every signal costs half a dozen statements (record the
 signal, bump and sum its window counter, lock and bump its ticket link, set its
 outcome). `BatchTransaction` keeps the same protocol (the rule engine's window counts,
 the lifecycle's link steps) but reads the counter buckets and ticket links of all the
-batch's groups up front (`preload`, a query per table) or of a group on first use,
-works on them in memory, and writes everything back in a few multi-row statements
-when the batch ends. On SQLite even the signal rows wait for the end: their keys are
+batch's groups up front (`preload`, a query per table, the buckets that every window
+of the batch covers summed into one) or of a group on first use, works on them in
+memory, and writes everything back in a few multi-row statements when the batch ends. On SQLite even the signal rows wait for the end: their keys are
 looked up first, and the rows are inserted with their outcomes.
 
 Within one transaction this changes nothing a reader could see: the batch holds the
@@ -28,10 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     String,
     and_,
     bindparam,
+    case,
     func,
     select,
     tuple_,
@@ -90,9 +92,13 @@ def _pairs(dialect: str, pairs: list[tuple[str, str]]) -> Any:
 
 @functools.cache
 def _series_query(dialect: str) -> Any:
+    """The groups' buckets from `b_low` on; those in `[b_lo, b_hi]` summed as bucket b_hi."""
     o = s.occurrences
-    query = _of_groups(dialect, o, o.c.rule, o.c.group_key, o.c.bucket, o.c.count)
-    return query.where(o.c.bucket >= bindparam("b_low"))
+    high = bindparam("b_hi", type_=BigInteger())
+    bucket = case((o.c.bucket.between(bindparam("b_lo"), high), high), else_=o.c.bucket)
+    query = _of_groups(dialect, o, o.c.rule, o.c.group_key, bucket, func.sum(o.c.count))
+    query = query.where(o.c.bucket >= bindparam("b_low"))
+    return query.group_by(o.c.rule, o.c.group_key, bucket)
 
 
 @functools.cache
@@ -110,13 +116,18 @@ def _links_query(dialect: str) -> Any:
 
 
 class _Series:
-    """The buckets of one (rule, group key) known to the batch: loaded plus added."""
+    """The buckets of one (rule, group key) known to the batch: loaded plus added.
 
-    __slots__ = ("buckets", "low")
+    `summed` is a range of buckets loaded as one sum, kept under its highest bucket:
+    right for every window that covers the whole range.
+    """
+
+    __slots__ = ("buckets", "low", "summed")
 
     def __init__(self) -> None:
         self.buckets: dict[int, int] = {}
         self.low: int | None = None  # buckets from here on are loaded
+        self.summed: tuple[int, int] | None = None
 
 
 class BatchTransaction(StoreTransaction):
@@ -138,15 +149,25 @@ class BatchTransaction(StoreTransaction):
 
     # --- reading a batch's state up front -----------------------------------------------
 
-    def preload(self, groups: Iterable[tuple[str, str, datetime | None]]) -> None:
+    def preload(
+        self,
+        groups: Iterable[tuple[str, str, datetime | None]],
+        *,
+        first_at: datetime | None = None,
+    ) -> None:
         """Read the counters and links of many groups in a few queries.
 
         `groups` holds `(rule, group key, since)`: the batch will count that group's
         occurrences from `since` on (None: the rule has no threshold, only its link is
-        needed). Groups the batch already knows are skipped; reading them later on
-        first use gives the same answers, one query each.
+        needed). `first_at`, when given, is the earliest moment the batch will count
+        at: the buckets that every window from then on covers (after the latest
+        `since`, up to `first_at`) are read as one sum per group, not one row per
+        second. Groups the batch already knows are skipped; reading them later on
+        first use gives the same answers, one query each, as does counting a window
+        that does not cover the summed buckets.
         """
         lows: dict[tuple[str, str], int | None] = {}
+        latest: int | None = None
         for rule, group_key, moment in groups:
             if "\x00" in rule or "\x00" in group_key:
                 continue  # SQLite's JSON functions cut text at NUL: read on first use
@@ -154,27 +175,37 @@ class BatchTransaction(StoreTransaction):
             if moment is not None:
                 low = s.to_micros(moment) - _BUCKET_MICROS + 1  # as `_window` counts
                 lows[rule, group_key] = low if known is None else min(known, low)
+                latest = low if latest is None else max(latest, low)
         series = {
             pair: low for pair, low in lows.items() if low is not None and pair not in self._series
         }
         if series:
-            self._preload_series(series)
+            assert latest is not None
+            summed = None if first_at is None else (latest, s.to_micros(first_at))
+            self._preload_series(series, summed)
         links = [pair for pair in lows if pair not in self._links]
         if links:
             self._preload_links(links)
 
-    def _preload_series(self, series: dict[tuple[str, str], int]) -> None:
+    def _preload_series(
+        self, series: dict[tuple[str, str], int], summed: tuple[int, int] | None
+    ) -> None:
         low = min(series.values())
+        if summed is not None and summed[0] > summed[1]:
+            summed = None  # the batch spans more than a window: nothing is always covered
         for pair in series:
             loaded = self._series[pair] = _Series()
             loaded.low = low
+            loaded.summed = summed
+        lo, hi = summed or (1, 0)  # an empty range sums nothing
         dialect = self.connection.dialect.name
         for chunk in _chunks(list(series)):
             for rule, group_key, bucket, count in self.connection.execute(
-                _series_query(dialect), {"b_pairs": _pairs(dialect, chunk), "b_low": low}
+                _series_query(dialect),
+                {"b_pairs": _pairs(dialect, chunk), "b_low": low, "b_lo": lo, "b_hi": hi},
             ):
                 buckets = self._series[rule, group_key].buckets
-                buckets[bucket] = buckets.get(bucket, 0) + count
+                buckets[bucket] = buckets.get(bucket, 0) + int(count)
 
     def _preload_links(self, pairs: list[tuple[str, str]]) -> None:
         dialect = self.connection.dialect.name
@@ -193,35 +224,56 @@ class BatchTransaction(StoreTransaction):
 
     # --- window counters ----------------------------------------------------------------
 
-    def _load(self, rule: str, group_key: str, low: int) -> _Series:
+    def _load(self, rule: str, group_key: str, low: int, high: int) -> _Series:
+        """The group's series, complete for the window of buckets `[low, high]`."""
         series = self._series.get((rule, group_key))
         if series is None:
             series = self._series[rule, group_key] = _Series()
+        summed = series.summed
+        if summed is not None and not (low <= summed[0] and summed[1] <= high):
+            # A window the summed buckets do not all fall in: read them one by one.
+            series = self._series[rule, group_key] = self._unsummed(rule, group_key, series)
         if series.low is None or low < series.low:
-            o = s.occurrences
-            query = select(o.c.bucket, o.c.count).where(
-                o.c.rule == rule, o.c.group_key == group_key, o.c.bucket >= low
-            )
-            if series.low is not None:
-                query = query.where(o.c.bucket < series.low)
-            for bucket, count in self.connection.execute(query):
-                series.buckets[bucket] = series.buckets.get(bucket, 0) + count
+            self._load_into(series, rule, group_key, low, series.low)
             series.low = low
         return series
 
+    def _unsummed(self, rule: str, group_key: str, series: _Series) -> _Series:
+        """`series` with its buckets read one by one, this batch's additions included."""
+        assert series.low is not None
+        fresh = _Series()
+        self._load_into(fresh, rule, group_key, series.low, None)
+        fresh.low = series.low
+        for (added_rule, added_key, bucket), n in self._added.items():
+            if added_rule == rule and added_key == group_key and bucket >= series.low:
+                fresh.buckets[bucket] = fresh.buckets.get(bucket, 0) + n
+        return fresh
+
+    def _load_into(
+        self, series: _Series, rule: str, group_key: str, low: int, below: int | None
+    ) -> None:
+        o = s.occurrences
+        query = select(o.c.bucket, o.c.count).where(
+            o.c.rule == rule, o.c.group_key == group_key, o.c.bucket >= low
+        )
+        if below is not None:
+            query = query.where(o.c.bucket < below)
+        for bucket, count in self.connection.execute(query):
+            series.buckets[bucket] = series.buckets.get(bucket, 0) + count
+
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
-        micros = s.to_micros(at)
-        bucket = micros - micros % _BUCKET_MICROS
-        series = self._load(rule, group_key, _window(at, within)[0])
+        low, high = _window(at, within)
+        bucket = high - high % _BUCKET_MICROS
+        series = self._load(rule, group_key, low, high)
         series.buckets[bucket] = series.buckets.get(bucket, 0) + 1
         self._added[rule, group_key, bucket] += 1
-        return self.count(rule, group_key, at, within)
+        return sum(n for bucket, n in series.buckets.items() if low <= bucket <= high)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences in `(at - within, at]`, to the second, this batch's included."""
         low, high = _window(at, within)
-        series = self._load(rule, group_key, low)
+        series = self._load(rule, group_key, low, high)
         return sum(n for bucket, n in series.buckets.items() if low <= bucket <= high)
 
     # --- signals ------------------------------------------------------------------------
