@@ -292,6 +292,19 @@ class TestOpening:
 
 
 class TestInboxBatches:
+    def test_a_delivery_is_stored_without_its_credential_headers(self, store: Store) -> None:
+        """Secrets sent as headers are checked on arrival, never kept; the rest is kept."""
+        headers = {
+            "X-Feedbackloop-Token": "dd-secret",
+            "Authorization": "Basic c2VjcmV0",
+            "Sentry-Hook-Signature": "ab12",
+        }
+        [(delivery_id, new)] = store.put_deliveries([("datadog", "d1", headers, b"{}")], now=NOW)
+        [stored] = store.deliveries()
+        assert (stored.id, new) == (delivery_id, True)
+        assert stored.headers == {"Sentry-Hook-Signature": "ab12"}
+        assert (stored.body, stored.received_at) == (b"{}", NOW)
+
     def test_a_batch_reports_new_and_known_deliveries_in_order(self, store: Store) -> None:
         """One transaction for many deliveries; redeliveries, even within the batch, are not new."""
         store.put_delivery("sentry", "d1", {}, b"1", now=NOW)

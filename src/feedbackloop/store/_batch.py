@@ -7,8 +7,9 @@ outcome). `BatchTransaction` keeps the same protocol (the rule engine's window c
 the lifecycle's link steps) but reads the counter buckets and ticket links of all the
 batch's groups up front (`preload`, a query per table, the buckets that every window
 of the batch covers summed into one) or of a group on first use, works on them in
-memory, and writes everything back in a few multi-row statements when the batch ends. On SQLite even the signal rows wait for the end: their keys are
-looked up first, and the rows are inserted with their outcomes.
+memory, and writes everything back in a few multi-row statements (`Bulk`) when the
+batch ends. On SQLite even the signal rows wait for the end: their keys are looked up
+first, and the rows are inserted with their outcomes.
 
 Within one transaction this changes nothing a reader could see: the batch holds the
 write lock on SQLite, and on PostgreSQL the links it read are locked (`FOR UPDATE`)
@@ -23,7 +24,7 @@ import functools
 import json
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -41,6 +42,7 @@ from sqlalchemy import (
 
 from feedbackloop._models import Signal
 from feedbackloop.store import _schema as s
+from feedbackloop.store._bulk import Bulk
 from feedbackloop.store._records import TicketLink
 from feedbackloop.store._store import (
     _BUCKET_MICROS,
@@ -454,56 +456,11 @@ def _replaced(link: TicketLink, changes: dict[str, Any]) -> TicketLink:
     return TicketLink(*values)
 
 
-class _Bulk:
-    """A statement run for many rows at once.
-
-    On SQLite it goes straight to the driver's `executemany`, each value converted by
-    its column type's own bind processor: SQLAlchemy's executemany spends more per row
-    building and processing parameter dicts than SQLite spends storing the row. The
-    SQL is compiled from the statement once per set of row keys, so it stays the
-    schema's.
-    """
-
-    def __init__(self, build: Callable[[str], Any]) -> None:
-        self._build = functools.cache(build)
-        # By row keys: the SQL, a getter of a row's values in its parameters' order,
-        # and the conversions by position (most values need none).
-        self._sqlite: dict[
-            tuple[str, ...],
-            tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]],
-        ] = {}
-
-    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """Execute the statement once per row (all rows have the same keys)."""
-        dialect = connection.dialect
-        if dialect.name != "sqlite":
-            connection.execute(self._build(dialect.name), rows)
-            return
-        keys = tuple(rows[0])
-        if keys not in self._sqlite:
-            compiled = self._build("sqlite").compile(dialect=dialect, column_keys=list(keys))
-            names = compiled.positiontup or []
-            processors = [compiled.binds[name].type.bind_processor(dialect) for name in names]
-            self._sqlite[keys] = (
-                compiled.string,
-                operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
-                [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
-            )
-        sql, values_of, conversions = self._sqlite[keys]
-        values = []
-        for row in rows:
-            row_values = list(values_of(row))
-            for index, to_db in conversions:
-                row_values[index] = to_db(row_values[index])
-            values.append(tuple(row_values))
-        connection.exec_driver_sql(sql, values)
-
-
 def _build_insert_signals(dialect: str) -> Any:
     return _insert_for(dialect, s.signals).on_conflict_do_nothing(index_elements=["event_key"])
 
 
-_INSERT_SIGNALS = _Bulk(_build_insert_signals)
-_ADD_OCCURRENCES = _Bulk(_add_occurrences)
-_COUNT_LINK_OCCURRENCES = _Bulk(_count_link_occurrences)
-_SET_OUTCOMES = _Bulk(lambda dialect: _SET_OUTCOME)
+_INSERT_SIGNALS = Bulk(_build_insert_signals)
+_ADD_OCCURRENCES = Bulk(_add_occurrences)
+_COUNT_LINK_OCCURRENCES = Bulk(_count_link_occurrences)
+_SET_OUTCOMES = Bulk(lambda dialect: _SET_OUTCOME)

@@ -36,6 +36,7 @@ from feedbackloop._models import Incident, Signal
 from feedbackloop.errors import ConfigurationError, StoreError
 from feedbackloop.fingerprint import mask_volatile
 from feedbackloop.store import _schema as s
+from feedbackloop.store._bulk import Bulk
 from feedbackloop.store._migrations import upgrade
 from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketClosure, TicketLink
 
@@ -236,10 +237,11 @@ class Store:
                 },
             )
         with self.transaction() as tx:
-            statement = _insert_new(tx.connection.dialect.name)["delivery"]
             fresh = {
-                (row.source, row.delivery_id): int(row.id)
-                for row in tx.connection.execute(statement, list(rows.values()))
+                (source, delivery_id): int(row_id)
+                for row_id, source, delivery_id in _INSERT_DELIVERIES.returning(
+                    tx.connection, list(rows.values())
+                )
             }
             known = dict(fresh)
             missing = [key for key in rows if key not in known]
@@ -947,6 +949,9 @@ def _insert_new(dialect: str) -> dict[str, Any]:
         "effect": new(s.outbox, ["effect_key"], s.outbox.c.id),
         "delivery": new(_d, ["source", "delivery_id"], _d.c.id, _d.c.source, _d.c.delivery_id),
     }
+
+
+_INSERT_DELIVERIES = Bulk(lambda dialect: _insert_new(dialect)["delivery"])
 
 
 def _delivery(row: Row[Any]) -> Delivery:
