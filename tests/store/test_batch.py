@@ -336,6 +336,7 @@ class TestPreload:
         generations=link_generations,
         operations=operation_lists,
         asked=asked_groups,
+        first_at=st.none() | moments,
     )
     def test_a_batch_with_preloaded_groups_answers_as_a_plain_transaction(
         self,
@@ -343,35 +344,14 @@ class TestPreload:
         generations: dict[Pair, int],
         operations: list[Operation],
         asked: list[Group],
+        first_at: datetime | None,
     ) -> None:
         """Preloading any groups, from any moment, changes no answer and nothing flushed.
 
         The groups not asked for share a rule or a key with those asked: their rows come
-        back from the preload's queries and must not be mixed in.
-        """
-        expected = run(occurrences, generations, operations, StoreTransaction)
-        assert run(occurrences, generations, operations, BatchTransaction, asked) == expected
-
-    @_property
-    @given(
-        occurrences=occurrence_lists,
-        generations=link_generations,
-        operations=operation_lists,
-        asked=asked_groups,
-        first_at=moments,
-    )
-    def test_a_batch_reading_summed_buckets_answers_as_a_plain_transaction(
-        self,
-        occurrences: list[Occurrence],
-        generations: dict[Pair, int],
-        operations: list[Operation],
-        asked: list[Group],
-        first_at: datetime,
-    ) -> None:
-        """Buckets read as one sum change no answer, whatever moments are then counted.
-
-        Counts at moments before `first_at`, or over windows shorter than the summed
-        buckets, must read those buckets one by one again.
+        back from the preload's queries and must not be mixed in. With `first_at`, the
+        buckets read as one sum must be read one by one again by counts at moments
+        before it, or over windows shorter than the summed buckets.
         """
         expected = run(occurrences, generations, operations, StoreTransaction)
         got = run(occurrences, generations, operations, BatchTransaction, asked, first_at)
