@@ -36,6 +36,7 @@ from feedbackloop.errors import (
     SignatureError,
 )
 from feedbackloop.rules import Action, Escalate, F, Notify, OpenTicket, Rule, RuleSet
+from feedbackloop.store import Store
 
 VENDOR = Path(__file__).resolve().parents[1] / ".." / "shared" / "vendor"
 SECRET = "sentry-client-secret-for-tests"
@@ -73,8 +74,8 @@ def sentry_delivery(
 class FlakyTracker(LocalTracker):
     """A local tracker whose next calls fail in chosen ways."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, store: Store | None = None) -> None:
+        super().__init__(store)
         self.failures: list[Exception] = []
         self.lose_answer = False
         self.creates = 0
@@ -303,6 +304,35 @@ class TestFailures:
         assert second.status == "done"
         assert flaky.creates == 1
         assert len(flaky.tickets()) == 1
+
+    def test_tickets_created_together_count_their_attempts_before_any_tracker_call(
+        self, loop: FeedbackLoop, flaky: FlakyTracker
+    ) -> None:
+        """A batch's creations are each counted as tried, so a failed one looks first."""
+        flaky.failures.append(ServerError("down", status_code=503))
+        outcomes = loop.ingest_many([error(title="timeout"), error(title="disk full")])
+        assert [e.status for o in outcomes for e in o.effects] == ["retrying", "done"]
+        assert sorted(link.attempts for link in loop.tickets()) == [1, 1]
+        _expire_leases(loop)
+        [retried] = loop.run_effects()
+        assert retried.status == "done"
+        assert (flaky.creates, sorted(link.attempts for link in loop.tickets())) == (2, [1, 2])
+
+    def test_ticket_creations_run_together_share_one_transaction_for_their_attempts(
+        self,
+    ) -> None:
+        """Claiming, counting the attempts, then one commit per ticket: not two per ticket."""
+        from sqlalchemy import event
+
+        flaky = FlakyTracker(Store("sqlite://"))  # its tickets' commits are not the loop's
+        flaky.failures.extend(ServerError("down", status_code=503) for _ in range(3))
+        with FeedbackLoop(ticket_rules(), trackers={"local": flaky}, store="sqlite://") as loop:
+            loop.ingest_many([error(title=title) for title in ("timeout", "disk full", "oom")])
+            _expire_leases(loop)
+            commits: list[int] = []
+            event.listen(loop.store.engine, "commit", lambda connection: commits.append(1))
+            assert [r.status for r in loop.run_effects()] == ["done"] * 3
+        assert len(commits) == 2 + 3
 
 
 def _expire_leases(loop: FeedbackLoop) -> None:

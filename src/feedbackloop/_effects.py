@@ -13,7 +13,7 @@ vendor's error. Nothing is dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -88,10 +88,27 @@ class EffectRunner:
         self._on_done = on_done
         self._on_failed = on_failed
 
-    async def run(self, effect: Effect) -> EffectResult:
-        """Carry out one leased effect and record how it went."""
+    async def run_all(self, effects: Sequence[Effect]) -> list[EffectResult]:
+        """Carry out leased effects in order, and record how each went.
+
+        The ticket creations among them count their attempt together, in one
+        transaction, before the first tracker call (one by one, each creation would
+        cost a transaction of its own for it).
+        """
+        creating = [int(e.payload["link_id"]) for e in effects if e.kind == "create"]
+        counted = self._count_attempts(creating) if len(creating) > 1 else {}
+        return [await self.run(effect, counted=counted) for effect in effects]
+
+    async def run(
+        self, effect: Effect, *, counted: dict[int, TicketLink] | None = None
+    ) -> EffectResult:
+        """Carry out one leased effect and record how it went.
+
+        `counted`: links whose creation attempt `run_all` already counted, as they were
+        before; each is used once (taken out of the mapping).
+        """
         try:
-            ticket = await self._perform(effect)
+            ticket = await self._perform(effect, counted or {})
         except Exception as exc:
             return self._failed(effect, exc)
         if isinstance(ticket, _Created):
@@ -133,11 +150,15 @@ class EffectRunner:
         _log.error("effect.dead", kind=effect.kind, effect_id=effect.id, error=error)
         return EffectResult(effect.id, effect.kind, "dead", error=error)
 
-    async def _perform(self, effect: Effect) -> TicketRef | _Created | None:
+    async def _perform(
+        self, effect: Effect, counted: dict[int, TicketLink]
+    ) -> TicketRef | _Created | None:
         payload = effect.payload
         kind = effect.kind
         if kind == "create":
-            return await self._create(int(payload["link_id"]))
+            link_id = int(payload["link_id"])
+            link = counted.pop(link_id, None)
+            return await self._create(link_id) if link is None else await self._created(link)
         if kind in ("comment", "comment_ticket"):
             # A recurrence comment is written when it runs, with the link's latest count.
             link = self._link(payload)
@@ -180,14 +201,29 @@ class EffectRunner:
 
     # --- tickets ------------------------------------------------------------------------
 
+    def _count_attempts(self, link_ids: Sequence[int]) -> dict[int, TicketLink]:
+        """Count a creation attempt on each pending link of `link_ids`, in one
+        transaction; the links as they were before."""
+        with self.store.transaction() as tx:
+            found = tx.links_by_id(link_ids)
+            pending = {i: link for i, link in found.items() if link.status == "pending"}
+            for link in pending.values():
+                tx.update_link(link.id, attempts=link.attempts + 1)
+        return pending
+
     async def _create(self, link_id: int) -> TicketRef | _Created | None:
         with self.store.transaction() as tx:
             link = _existing(tx.link(link_id), link_id)
             if link.status != "pending":
                 return link.ref()  # created already (a redelivered effect)
-            tracker = self._tracker(link.tracker)
             # Count the attempt before calling: after a crash, the next try reconciles.
             tx.update_link(link.id, attempts=link.attempts + 1)
+        return await self._created(link)
+
+    async def _created(self, link: TicketLink) -> _Created:
+        """Create the ticket of a pending link whose attempt is counted (`link` as it was
+        before): look for it first when an earlier attempt may have made it."""
+        tracker = self._tracker(link.tracker)
         ref: TicketRef | None = None
         if link.attempts > 0:
             ref = await tracker.find(link.marker, fields=link.fields)

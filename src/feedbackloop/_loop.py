@@ -489,10 +489,8 @@ class AsyncFeedbackLoop:
 
     async def run_effects(self, *, limit: int = 100) -> list[EffectResult]:
         """Carry out due effects in the outbox (planned earlier, or left for a retry)."""
-        results = []
-        for effect in self.store.claim_effects(now=self.clock(), lease=self.lease, limit=limit):
-            results.append(await self._runner.run(effect))
-        return results
+        effects = self.store.claim_effects(now=self.clock(), lease=self.lease, limit=limit)
+        return await self._runner.run_all(effects)
 
     # --- learnings and insights -----------------------------------------------------------
 
@@ -895,7 +893,7 @@ class AsyncFeedbackLoop:
         effects = self.store.claim_effects(
             now=self.clock(), lease=self.lease, ids=effect_ids, limit=len(effect_ids)
         )
-        return [await self._runner.run(effect) for effect in effects]
+        return await self._runner.run_all(effects)
 
     def _executed(self, effect: Effect, result: EffectResult) -> None:
         notify(
