@@ -96,7 +96,7 @@ class EffectRunner:
         cost a transaction of its own for it).
         """
         creating = [int(e.payload["link_id"]) for e in effects if e.kind == "create"]
-        counted = self._count_attempts(creating) if len(creating) > 1 else {}
+        counted = self._count_attempts(creating) if creating else {}
         return [await self.run(effect, counted=counted) for effect in effects]
 
     async def run(
@@ -212,13 +212,11 @@ class EffectRunner:
         return pending
 
     async def _create(self, link_id: int) -> TicketRef | _Created | None:
-        with self.store.transaction() as tx:
-            link = _existing(tx.link(link_id), link_id)
-            if link.status != "pending":
-                return link.ref()  # created already (a redelivered effect)
-            # Count the attempt before calling: after a crash, the next try reconciles.
-            tx.update_link(link.id, attempts=link.attempts + 1)
-        return await self._created(link)
+        # Count the attempt before calling: after a crash, the next try reconciles.
+        counted = self._count_attempts([link_id])
+        if link_id in counted:
+            return await self._created(counted[link_id])
+        return _existing(self.store.link(link_id), link_id).ref()  # created already
 
     async def _created(self, link: TicketLink) -> _Created:
         """Create the ticket of a pending link whose attempt is counted (`link` as it was

@@ -131,6 +131,10 @@ class _Series:
         self.low: int | None = None  # buckets from here on are loaded
         self.summed: tuple[int, int] | None = None
 
+    def total(self, low: int, high: int) -> int:
+        """Occurrences in the buckets `[low, high]`."""
+        return sum(n for bucket, n in self.buckets.items() if low <= bucket <= high)
+
 
 class BatchTransaction(StoreTransaction):
     """A `StoreTransaction` that defers its writes to `flush()`; see the module doc.
@@ -270,13 +274,12 @@ class BatchTransaction(StoreTransaction):
         series = self._load(rule, group_key, low, high)
         series.buckets[bucket] = series.buckets.get(bucket, 0) + 1
         self._added[rule, group_key, bucket] += 1
-        return sum(n for bucket, n in series.buckets.items() if low <= bucket <= high)
+        return series.total(low, high)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences in `(at - within, at]`, to the second, this batch's included."""
         low, high = _window(at, within)
-        series = self._load(rule, group_key, low, high)
-        return sum(n for bucket, n in series.buckets.items() if low <= bucket <= high)
+        return self._load(rule, group_key, low, high).total(low, high)
 
     # --- signals ------------------------------------------------------------------------
 
