@@ -43,17 +43,25 @@ async def _accept(request: Request) -> Response:
     return Response(b'{"accepted":true}', status_code=202, media_type="application/json")
 
 
-bare_app = Starlette(routes=[Route("/webhooks/{source}", _accept, methods=["POST"])])
-"""The baseline: read the body, answer 202."""
+def bare_app() -> Starlette:
+    """The baseline: read the body, answer 202 (its process set up as the app's)."""
+    from feedbackloop.server import freeze_startup_heap
+
+    app = Starlette(routes=[Route("/webhooks/{source}", _accept, methods=["POST"])])
+    freeze_startup_heap()
+    return app
 
 
 def full_app() -> Starlette:
-    """The webhook app around the demo loop, on the SQLite file named by BENCH_DB."""
+    """The webhook app around the demo loop, on the SQLite file named by BENCH_DB, its
+    start-up heap frozen as `feedbackloop serve` does."""
     from feedbackloop.demo import build_demo_loop
-    from feedbackloop.server import create_app
+    from feedbackloop.server import create_app, freeze_startup_heap
 
     loop = build_demo_loop(f"sqlite:///{os.environ['BENCH_DB']}", lambda: datetime.now(UTC))
-    return create_app(loop, close_loop=True, worker=os.environ.get("BENCH_WORKER", "1") == "1")
+    app = create_app(loop, close_loop=True, worker=os.environ.get("BENCH_WORKER", "1") == "1")
+    freeze_startup_heap()
+    return app
 
 
 def _requests(count: int) -> list[bytes]:
@@ -126,10 +134,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(target: str, factory: bool, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def _serve(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", target, "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log"] + (["--factory"] if factory else [])
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
+    command += ["--log-level", "warning", "--no-access-log"]
     root = Path(__file__).resolve().parents[1]
     process = subprocess.Popen(command, cwd=root, env={**os.environ, **env})
     deadline = time.monotonic() + 30
@@ -140,13 +148,11 @@ def _serve(target: str, factory: bool, env: dict[str, str]) -> tuple[subprocess.
         except OSError:
             time.sleep(0.05)
     process.kill()
-    raise RuntimeError(f"{target} did not start")
+    raise RuntimeError(f"{factory} did not start")
 
 
-def _measure(
-    target: str, factory: bool, env: dict[str, str], seconds: float
-) -> tuple[float, float, int]:
-    process, port = _serve(target, factory, env)
+def _measure(factory: str, env: dict[str, str], seconds: float) -> tuple[float, float, int]:
+    process, port = _serve(factory, env)
     try:
         requests = _requests(int(seconds * 6000))
         asyncio.run(_load(port, requests[: CONNECTIONS * 20], 0.5))  # warm up
@@ -173,11 +179,11 @@ def main(*, quick: bool = False) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as directory:
         pairs = []
         for round_ in range(rounds):
-            bare = _measure("benchmarks.webhook_app:bare_app", False, {}, seconds)
+            bare = _measure("benchmarks.webhook_app:bare_app", {}, seconds)
             env = {"BENCH_DB": str(Path(directory) / f"bench{round_}.db"), "BENCH_WORKER": "0"}
-            pairs.append((bare, _measure("benchmarks.webhook_app:full_app", True, env, seconds)))
+            pairs.append((bare, _measure("benchmarks.webhook_app:full_app", env, seconds)))
         env = {"BENCH_DB": str(Path(directory) / "worker.db"), "BENCH_WORKER": "1"}
-        worker = _measure("benchmarks.webhook_app:full_app", True, env, seconds)
+        worker = _measure("benchmarks.webhook_app:full_app", env, seconds)
     print(f"webhook app ({CONNECTIONS} keep-alive connections, {seconds:.0f}s each, loopback)")
     for bare, app in pairs:
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -197,9 +198,12 @@ def test_serve_runs_uvicorn_with_the_app(app_file: Path, monkeypatch: pytest.Mon
         seen.update(options, app=asgi)
 
     monkeypatch.setattr("uvicorn.run", fake_run)
-    result = runner.invoke(
-        app, ["serve", "--app", f"{app_file}:loop", "--port", "9001", "--host", "0.0.0.0"]
-    )
+    try:
+        result = runner.invoke(
+            app, ["serve", "--app", f"{app_file}:loop", "--port", "9001", "--host", "0.0.0.0"]
+        )
+    finally:
+        gc.unfreeze()
     assert result.exit_code == 0, result.output
     assert (seen["host"], seen["port"]) == ("0.0.0.0", 9001)
     assert [route.path for route in seen["app"].routes] == [
@@ -207,6 +211,20 @@ def test_serve_runs_uvicorn_with_the_app(app_file: Path, monkeypatch: pytest.Mon
         "/healthz",
         "/metrics",
     ]
+
+
+def test_serve_freezes_the_startup_heap_before_uvicorn_runs(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop and app built at start-up are out of the garbage collector's walks."""
+    frozen: list[int] = []
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: frozen.append(gc.get_freeze_count()))
+    try:
+        result = runner.invoke(app, ["serve", "--app", f"{app_file}:loop"])
+    finally:
+        gc.unfreeze()
+    assert result.exit_code == 0, result.output
+    assert frozen[0] > 0
 
 
 def test_serve_with_workers_uses_the_factory(
@@ -221,6 +239,22 @@ def test_serve_with_workers_uses_the_factory(
     assert seen["t"] == "feedbackloop.cli._serve:app_factory"
     assert seen["factory"] is True
     monkeypatch.delenv("FEEDBACKLOOP_SERVE_APP")
+
+
+def test_each_worker_process_builds_its_app_and_freezes_its_startup_heap(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What --workers runs in each process: the app from the environment, heap frozen."""
+    from feedbackloop.cli._serve import app_factory
+
+    monkeypatch.setenv("FEEDBACKLOOP_SERVE_APP", f"{app_file}:loop")
+    try:
+        asgi = app_factory()
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert asgi.routes[0].path == "/webhooks/{source}"
+    assert frozen > 0
 
 
 def test_every_command_has_help_for_newcomers() -> None:

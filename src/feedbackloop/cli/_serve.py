@@ -10,7 +10,7 @@ import typer
 from feedbackloop.cli._app import app
 from feedbackloop.cli._appload import AppOption, DebugOption, close, fail, load_loop
 from feedbackloop.errors import FeedbackLoopError
-from feedbackloop.server import DEFAULT_MAX_BODY_SIZE, create_app
+from feedbackloop.server import DEFAULT_MAX_BODY_SIZE, create_app, freeze_startup_heap
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -23,7 +23,9 @@ def app_factory() -> Starlette:
     """Build the app in a uvicorn worker process (`--workers` > 1) from the environment."""
     loop = load_loop(os.environ[_SPEC_ENV])
     max_body = int(os.environ.get(_BODY_ENV, DEFAULT_MAX_BODY_SIZE))
-    return create_app(loop, max_body_size=max_body, close_loop=True)
+    asgi = create_app(loop, max_body_size=max_body, close_loop=True)
+    freeze_startup_heap()
+    return asgi
 
 
 @app.command()
@@ -74,6 +76,7 @@ def serve(
         )
         return
     asgi = create_app(loop, max_body_size=max_body_size, close_loop=True)
+    freeze_startup_heap()  # what start-up built lives as long as the server
     try:
         uvicorn.run(asgi, host=host, port=port, log_level=log_level)
     finally:
