@@ -320,3 +320,12 @@ class TestInboxBatches:
         assert [new for _, new in results] == [False, True, False, True]
         assert results[1][0] == results[2][0]
         assert len(store.deliveries()) == 3
+
+    def test_a_large_batch_gives_each_delivery_its_own_row_id(self, store: Store) -> None:
+        """Past a hundred rows (one multi-row INSERT on SQLite), ids still match deliveries."""
+        store.put_delivery("sentry", "d7", {}, b"7", now=NOW)
+        batch = [("sentry", f"d{n}", {}, str(n).encode()) for n in range(250)]
+        results = store.put_deliveries([*batch, ("sentry", "d3", {}, b"3")], now=NOW)
+        bodies = {stored.id: stored.body for stored in store.deliveries()}
+        assert [bodies[row_id] for row_id, _ in results] == [body for *_, body in batch] + [b"3"]
+        assert [new for _, new in results] == [n != 7 for n in range(250)] + [False]

@@ -21,6 +21,9 @@ __all__ = ["Bulk"]
 
 _Prepared = tuple[str, Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]]
 
+_ROWS_PER_INSERT = 100
+"""Rows in one multi-row INSERT: its parameters stay under 999, the limit of old SQLite."""
+
 
 class Bulk:
     """A statement, built per dialect by `build`, run for many rows at once."""
@@ -43,10 +46,11 @@ class Bulk:
     def returning(
         self, connection: Connection, rows: list[dict[str, Any]]
     ) -> list[tuple[Any, ...]]:
-        """Execute the statement once per row and return what its RETURNING clause gave.
+        """Insert the rows and return what the INSERT's RETURNING clause gave, in no
+        particular order (SQLite promises none for a multi-row INSERT).
 
         The returned values are the driver's (no result processing): meant for ids,
-        keys and text.
+        keys and text. On SQLite the rows go in as multi-row INSERTs, a hundred at a time.
         """
         dialect = connection.dialect
         if dialect.name != "sqlite":
@@ -55,8 +59,12 @@ class Bulk:
         cursor = connection.connection.cursor()
         try:
             returned: list[tuple[Any, ...]] = []
-            for row_values in values:
-                cursor.execute(sql, row_values)
+            for start in range(0, len(values), _ROWS_PER_INSERT):
+                chunk = values[start : start + _ROWS_PER_INSERT]
+                cursor.execute(
+                    _with_rows(sql, len(chunk[0]), len(chunk)),
+                    [value for row_values in chunk for value in row_values],
+                )
                 returned.extend(cursor.fetchall())
             return returned
         finally:
@@ -88,3 +96,13 @@ class Bulk:
             operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
             [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _with_rows(sql: str, width: int, count: int) -> str:
+    """`sql`, a one-row INSERT of `width` parameters, inserting `count` rows instead."""
+    one = "(" + ", ".join(["?"] * width) + ")"
+    head, found, tail = sql.partition(f"VALUES {one}")
+    if not found or f"VALUES {one}" in tail:
+        raise ValueError(f"not a one-row INSERT of {width} parameters: {sql}")
+    return f"{head}VALUES {', '.join([one] * count)}{tail}"
