@@ -1,8 +1,9 @@
 """Statements run for many rows at once, past SQLAlchemy's per-row work on SQLite.
 
 SQLAlchemy's executemany spends more per row building and processing parameter dicts
-than SQLite spends storing the row, and its multi-row `INSERT ... RETURNING` renders
-the SQL anew for each batch. On SQLite a `Bulk` statement goes to the driver instead,
+than SQLite spends storing the row, its multi-row `INSERT ... RETURNING` renders
+the SQL anew for each batch, and even one row costs several times what SQLite spends
+on it. On SQLite a `Bulk` statement goes to the driver instead,
 each value converted by its column type's own bind processor; the SQL is compiled from
 the statement once per set of row keys, so it stays the schema's. Other databases get
 SQLAlchemy's own executemany, which batches well there.
@@ -35,13 +36,20 @@ class Bulk:
         self._sqlite: dict[tuple[str, ...], _Prepared] = {}
 
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """Execute the statement once per row (all rows have the same keys)."""
+        """Execute the statement once per row (all rows have the same keys).
+
+        Inside a transaction: on SQLite the rows go to the driver's cursor directly.
+        """
         dialect = connection.dialect
         if dialect.name != "sqlite":
             connection.execute(self._build(dialect.name), rows)
             return
         sql, values = self._sqlite_values(connection, rows)
-        connection.exec_driver_sql(sql, values)
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, values)
+        finally:
+            cursor.close()
 
     def returning(
         self, connection: Connection, rows: list[dict[str, Any]]
@@ -91,9 +99,12 @@ class Bulk:
         compiled = self._build("sqlite").compile(dialect=dialect, column_keys=list(keys))
         names = compiled.positiontup or []
         processors = [compiled.binds[name].type.bind_processor(dialect) for name in names]
+        get = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        # Values the statement sets itself (`.values(status="done")`) are binds too.
+        fixed = {name: compiled.binds[name].effective_value for name in names if name not in keys}
         return (
             compiled.string,
-            operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
+            (lambda row: get({**fixed, **row})) if fixed else get,
             [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
         )
 

@@ -733,7 +733,7 @@ class StoreTransaction:
     def update_link(self, link_id: int, **values: Any) -> None:
         """Change fields of a link."""
         # Without .values(), the SET clause follows the parameters' keys.
-        self.connection.execute(_UPDATE_LINK, {"b_id": link_id, **values})
+        _UPDATE_LINK.run(self.connection, [{"b_id": link_id, **values}])
 
     def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
         """Add one occurrence to a link, atomically."""
@@ -821,13 +821,12 @@ class StoreTransaction:
             "created_at": now,
             "updated_at": now,
         }
-        statement = _insert_new(self.connection.dialect.name)["effect"]
-        found = self.connection.execute(statement, values).scalar_one_or_none()
-        return None if found is None else int(found)
+        found = _INSERT_EFFECT.returning(self.connection, [values])
+        return int(found[0][0]) if found else None
 
     def finish_effect(self, effect_id: int, *, now: datetime) -> None:
         """Mark an effect done (with what it changed, when done in this transaction)."""
-        self.connection.execute(_FINISH_EFFECT, {"b_id": effect_id, "b_now": now})
+        _FINISH_EFFECT.run(self.connection, [{"b_id": effect_id, "b_now": now}])
 
     # --- action items -------------------------------------------------------------------
 
@@ -862,15 +861,21 @@ _CURRENT_LINK = (
 )
 _LINK = select(_links_table).where(_links_table.c.id == bindparam("b_id"))
 _LINKS = select(_links_table).where(_links_table.c.id.in_(bindparam("b_ids", expanding=True)))
-_UPDATE_LINK = update(_links_table).where(_links_table.c.id == bindparam("b_id"))
-_FINISH_EFFECT = (
-    update(s.outbox)
-    .where(s.outbox.c.id == bindparam("b_id"))
-    .values(
-        status="done",
-        lease_until=None,
-        updated_at=bindparam("b_now", type_=s.UtcMicros()),
-        last_error=None,
+# One row at a time, but through `Bulk`: on SQLite the driver's cursor costs a fraction
+# of SQLAlchemy's execution of a single statement (a ticket creation runs four).
+_UPDATE_LINK = Bulk(
+    lambda dialect: update(_links_table).where(_links_table.c.id == bindparam("b_id"))
+)
+_FINISH_EFFECT = Bulk(
+    lambda dialect: (
+        update(s.outbox)
+        .where(s.outbox.c.id == bindparam("b_id"))
+        .values(
+            status="done",
+            lease_until=None,
+            updated_at=bindparam("b_now", type_=s.UtcMicros()),
+            last_error=None,
+        )
     )
 )
 
@@ -952,6 +957,7 @@ def _insert_new(dialect: str) -> dict[str, Any]:
 
 
 _INSERT_DELIVERIES = Bulk(lambda dialect: _insert_new(dialect)["delivery"])
+_INSERT_EFFECT = Bulk(lambda dialect: _insert_new(dialect)["effect"])
 
 
 def _delivery(row: Row[Any]) -> Delivery:
