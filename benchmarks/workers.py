@@ -88,7 +88,10 @@ def _run_workers(url: str, workers: int, alerts: int, groups: int) -> dict[str, 
     ended = max(float(r["ended"]) for r in reports)
     engine = _engine(url)
     with engine.connect() as connection:
-        count = lambda sql: int(connection.exec_driver_sql(sql).scalar_one())  # noqa: E731
+
+        def count(sql: str) -> int:
+            return int(connection.exec_driver_sql(sql).scalar_one())
+
         found = {
             "signals": count("SELECT count(*) FROM signals"),
             "links": count("SELECT count(*) FROM ticket_links"),
