@@ -257,6 +257,22 @@ def test_healthz_says_ok_while_the_store_answers(loop: AsyncFeedbackLoop) -> Non
     run(test)
 
 
+def test_a_delivery_the_store_cannot_save_is_answered_503(
+    loop: AsyncFeedbackLoop, delivery: Delivery
+) -> None:
+    """A broken inbox is the server's trouble, not the vendor's: 503, so it retries."""
+
+    async def test() -> None:
+        with loop.store.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE deliveries")
+        async with client(create_app(loop, worker=False)) as http:
+            answer = await post(http, delivery)
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "unavailable"
+
+    run(test)
+
+
 def test_healthz_says_503_when_the_store_is_unreachable(tmp_path: Path) -> None:
     """GET /healthz: 503 when the database cannot be reached."""
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedbackloop import Incident, Signal
-from feedbackloop.errors import ConfigurationError
+from feedbackloop.errors import ConfigurationError, StoreError
 from feedbackloop.store import Store
 from feedbackloop.store._batch import BatchTransaction
 
@@ -320,6 +320,13 @@ class TestInboxBatches:
         assert [new for _, new in results] == [False, True, False, True]
         assert results[1][0] == results[2][0]
         assert len(store.deliveries()) == 3
+
+    def test_a_database_failure_while_saving_is_a_store_error(self, store: Store) -> None:
+        """The inbox's callers (the webhook app) answer "unavailable", not a crash."""
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE deliveries")
+        with pytest.raises(StoreError, match=r"cannot save the deliveries|store error"):
+            store.put_deliveries([("sentry", "d1", {}, b"1")], now=NOW)
 
     def test_a_large_batch_gives_each_delivery_its_own_row_id(self, store: Store) -> None:
         """Past a hundred rows (one multi-row INSERT on SQLite), ids still match deliveries."""

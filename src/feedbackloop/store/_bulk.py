@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["Bulk"]
 
@@ -27,7 +28,10 @@ _ROWS_PER_INSERT = 100
 
 
 class Bulk:
-    """A statement, built per dialect by `build`, run for many rows at once."""
+    """A statement, built per dialect by `build`, run for many rows at once (or one).
+
+    On SQLite the driver's errors are raised as SQLAlchemy's, as if it had run them.
+    """
 
     def __init__(self, build: Callable[[str], Any]) -> None:
         self._build = functools.cache(build)
@@ -48,6 +52,8 @@ class Bulk:
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(sql, values)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(connection, sql, exc) from exc
         finally:
             cursor.close()
 
@@ -75,6 +81,8 @@ class Bulk:
                 )
                 returned.extend(cursor.fetchall())
             return returned
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(connection, sql, exc) from exc
         finally:
             cursor.close()
 
@@ -107,6 +115,17 @@ class Bulk:
             (lambda row: get({**fixed, **row})) if fixed else get,
             [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
         )
+
+
+def _wrapped(connection: Connection, sql: str, error: Exception) -> Exception:
+    """The driver's `error` as SQLAlchemy would raise it (`OperationalError`,
+    `IntegrityError`, ...), so callers handle one family; without the parameters, which
+    may hold webhook bodies."""
+    wrapped = DBAPIError.instance(
+        sql, None, error, connection.dialect.loaded_dbapi.Error, hide_parameters=True
+    )
+    assert isinstance(wrapped, Exception)
+    return wrapped
 
 
 @functools.lru_cache(maxsize=256)

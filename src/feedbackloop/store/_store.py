@@ -55,6 +55,8 @@ def _window(at: datetime, within: timedelta) -> tuple[int, int]:
 
 
 def _engine_for(url: str) -> Engine:
+    # hide_parameters: a database error's message never carries row values (webhook
+    # bodies, ticket fields) into the logs.
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -70,13 +72,16 @@ def _engine_for(url: str) -> Engine:
             parsed,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
             poolclass=StaticPool if in_memory else None,
+            hide_parameters=True,
         )
         _use_immediate_transactions(engine, wal=not in_memory)
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
+        )
     raise ConfigurationError(
         f"unsupported store {backend!r} in {parsed.render_as_string(hide_password=True)}; "
         "feedbackloop stores in SQLite or PostgreSQL"
@@ -220,6 +225,9 @@ class Store:
         Returns each one's row id and whether it is new, in order. A redelivery (the same
         source and delivery id, before or within the batch) changes nothing. One commit
         for many deliveries is what lets the webhook app answer many vendors at once.
+
+        Raises:
+            StoreError: the database failed (locked past its timeout, full, broken).
         """
         d = s.deliveries
         rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -236,21 +244,26 @@ class Store:
                     "attempts": 0,
                 },
             )
-        with self.transaction() as tx:
-            fresh = {
-                (source, delivery_id): int(row_id)
-                for row_id, source, delivery_id in _INSERT_DELIVERIES.returning(
-                    tx.connection, list(rows.values())
-                )
-            }
-            known = dict(fresh)
-            missing = [key for key in rows if key not in known]
-            for source, delivery_id in missing:
-                known[source, delivery_id] = int(
-                    tx.connection.execute(
-                        select(d.c.id).where(d.c.source == source, d.c.delivery_id == delivery_id)
-                    ).scalar_one()
-                )
+        try:
+            with self.transaction() as tx:
+                fresh = {
+                    (source, delivery_id): int(row_id)
+                    for row_id, source, delivery_id in _INSERT_DELIVERIES.returning(
+                        tx.connection, list(rows.values())
+                    )
+                }
+                known = dict(fresh)
+                for source, delivery_id in [key for key in rows if key not in known]:
+                    known[source, delivery_id] = int(
+                        tx.connection.execute(
+                            select(d.c.id).where(
+                                d.c.source == source, d.c.delivery_id == delivery_id
+                            )
+                        ).scalar_one()
+                    )
+        except (OperationalError, IntegrityError) as exc:
+            # Nobody retries a delivery here but the vendor: say the store failed.
+            raise StoreError(f"cannot save the deliveries: {exc.orig}") from exc
         results = []
         for source, delivery_id, _, _ in deliveries:
             key = (source, delivery_id)
