@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -219,6 +220,7 @@ def test_serve_freezes_the_startup_heap_before_uvicorn_runs(
     """The loop and app built at start-up are out of the garbage collector's walks."""
     frozen: list[int] = []
     monkeypatch.setattr("uvicorn.run", lambda *_, **__: frozen.append(gc.get_freeze_count()))
+    assert gc.get_freeze_count() == 0
     try:
         result = runner.invoke(app, ["serve", "--app", f"{app_file}:loop"])
     finally:
@@ -248,11 +250,18 @@ def test_each_worker_process_builds_its_app_and_freezes_its_startup_heap(
     from feedbackloop.cli._serve import app_factory
 
     monkeypatch.setenv("FEEDBACKLOOP_SERVE_APP", f"{app_file}:loop")
+    assert gc.get_freeze_count() == 0
     try:
         asgi = app_factory()
         frozen = gc.get_freeze_count()
     finally:
         gc.unfreeze()
+
+    async def start_and_stop() -> None:
+        async with asgi.router.lifespan_context(asgi):  # closes the loop the factory built
+            pass
+
+    anyio.run(start_and_stop)
     assert asgi.routes[0].path == "/webhooks/{source}"
     assert frozen > 0
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from feedbackloop.store import Store
@@ -25,26 +25,90 @@ def store(store_url: str) -> Iterator[Store]:
     opened.close()
 
 
-def test_a_driver_error_is_raised_as_sqlalchemys_without_the_parameters(store: Store) -> None:
-    store.put_delivery("sentry", "d1", {}, b"1", now=NOW)
-    [(second, _)] = store.put_deliveries([("sentry", "d2", {}, b"2")], now=NOW)
-    with pytest.raises(IntegrityError) as raised, store.transaction() as tx:
+@pytest.fixture
+def sqlite_store() -> Iterator[Store]:
+    """Where `Bulk` goes past SQLAlchemy."""
+    opened = Store("sqlite://")
+    yield opened
+    opened.close()
+
+
+def _two_deliveries(store: Store) -> int:
+    """Deliveries d1 and d2; returns d2's row id."""
+    [(_, _), (second, _)] = store.put_deliveries(
+        [("sentry", "d1", {}, b"1"), ("sentry", "d2", {}, b"2")], now=NOW
+    )
+    return second
+
+
+def test_a_database_error_is_raised_as_sqlalchemys(store: Store) -> None:
+    """Callers handle one family of errors, whichever way a statement went."""
+    second = _two_deliveries(store)
+    with pytest.raises(IntegrityError), store.transaction() as tx:
         # d1 is taken: the unique (source, delivery id) refuses the rename.
+        _RENAME.run(tx.connection, [{"b_id": second, "delivery_id": "d1"}])
+
+
+def test_a_database_errors_message_holds_no_row_values(store: Store) -> None:
+    """Row values (webhook bodies, ticket fields) stay out of messages that get logged."""
+    second = _two_deliveries(store)
+    with pytest.raises(IntegrityError) as raised, store.transaction() as tx:
         _RENAME.run(tx.connection, [{"b_id": second, "delivery_id": "d1", "body": b"hunter2"}])
     assert "hunter2" not in str(raised.value)
-    assert [d.delivery_id for d in store.deliveries()] == ["d1", "d2"]
 
 
-def test_values_the_statement_sets_itself_are_passed_along(store: Store) -> None:
-    [(row_id, _)] = store.put_deliveries([("sentry", "d1", {}, b"1")], now=NOW)
-    processed = Bulk(
+def test_a_failed_statement_rolls_its_transaction_back(store: Store) -> None:
+    second = _two_deliveries(store)
+
+    def change_then_fail() -> None:
+        with store.transaction() as tx:
+            _RENAME.run(tx.connection, [{"b_id": second, "body": b"changed"}])
+            _RENAME.run(tx.connection, [{"b_id": second, "delivery_id": "d1"}])
+
+    with pytest.raises(IntegrityError):
+        change_then_fail()
+    assert [d.body for d in store.deliveries()] == [b"1", b"2"]
+
+
+def test_values_the_statement_sets_itself_are_written(store: Store) -> None:
+    second = _two_deliveries(store)
+    settle = Bulk(
         lambda dialect: (
             update(s.deliveries)
             .where(s.deliveries.c.id == bindparam("b_id"))
-            .values(status="done", error=None)
+            .values(status="done", error="settled by hand")
         )
     )
     with store.transaction() as tx:
-        processed.run(tx.connection, [{"b_id": row_id, "attempts": 2}])
-    [delivery] = store.deliveries()
-    assert (delivery.status, delivery.attempts, delivery.error) == ("done", 2, None)
+        settle.run(tx.connection, [{"b_id": second, "attempts": 2}])
+    done = store.deliveries()[1]
+    assert (done.status, done.attempts, done.error) == ("done", 2, "settled by hand")
+
+
+@pytest.mark.parametrize(
+    ("build", "row"),
+    [
+        (lambda dialect: _RENAME._build(dialect), {"delivery_id": "d3"}),  # no b_id
+        (  # attempts has a default, which SQLAlchemy computes and Bulk does not
+            lambda dialect: insert(s.deliveries),
+            {"source": "s", "delivery_id": "d", "received_at": NOW, "headers": {}}
+            | {"body": b"", "status": "pending"},
+        ),
+    ],
+    ids=["a parameter", "a column default"],
+)
+def test_a_row_lacking_what_the_statement_needs_is_refused(
+    sqlite_store: Store, build: object, row: dict[str, object]
+) -> None:
+    """Never a silent NULL: SQLAlchemy itself would refuse or fill these in."""
+    with pytest.raises(KeyError), sqlite_store.transaction() as tx:
+        Bulk(build).run(tx.connection, [row])  # type: ignore[arg-type]
+
+
+def test_a_statement_outside_a_transaction_waits_for_the_commit(store: Store) -> None:
+    """As with SQLAlchemy's own execute: nothing is written until the caller commits."""
+    [(row_id, _)] = store.put_deliveries([("sentry", "d1", {}, b"1")], now=NOW)
+    with store.engine.connect() as connection:
+        _RENAME.run(connection, [{"b_id": row_id, "delivery_id": "renamed"}])
+        connection.rollback()
+    assert [d.delivery_id for d in store.deliveries()] == ["d1"]

@@ -42,14 +42,15 @@ class Bulk:
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         """Execute the statement once per row (all rows have the same keys).
 
-        Inside a transaction: on SQLite the rows go to the driver's cursor directly.
+        On SQLite the rows go to the driver's cursor directly, in the connection's
+        transaction (begun here if none is, as SQLAlchemy's own `execute` would).
         """
         dialect = connection.dialect
         if dialect.name != "sqlite":
             connection.execute(self._build(dialect.name), rows)
             return
         sql, values = self._sqlite_values(connection, rows)
-        cursor = connection.connection.cursor()
+        cursor = _cursor(connection)
         try:
             cursor.executemany(sql, values)
         except connection.dialect.loaded_dbapi.Error as exc:
@@ -70,7 +71,7 @@ class Bulk:
         if dialect.name != "sqlite":
             return [tuple(row) for row in connection.execute(self._build(dialect.name), rows)]
         sql, values = self._sqlite_values(connection, rows)
-        cursor = connection.connection.cursor()
+        cursor = _cursor(connection)
         try:
             returned: list[tuple[Any, ...]] = []
             for start in range(0, len(values), _ROWS_PER_INSERT):
@@ -108,13 +109,26 @@ class Bulk:
         names = compiled.positiontup or []
         processors = [compiled.binds[name].type.bind_processor(dialect) for name in names]
         get = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-        # Values the statement sets itself (`.values(status="done")`) are binds too.
-        fixed = {name: compiled.binds[name].effective_value for name in names if name not in keys}
+        # Values the statement sets itself (`.values(status="done")`) are binds too; a
+        # parameter it needs, or a column default SQLAlchemy would compute, must be given.
+        missing = [name for name in names if name not in keys]
+        computed = {c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)}
+        needed = [name for name in missing if compiled.binds[name].required or name in computed]
+        if needed:
+            raise KeyError(f"rows lack {', '.join(needed)} for: {compiled.string}")
+        fixed = {name: compiled.binds[name].effective_value for name in missing}
         return (
             compiled.string,
             (lambda row: get({**fixed, **row})) if fixed else get,
             [(i, to_db) for i, to_db in enumerate(processors) if to_db is not None],
         )
+
+
+def _cursor(connection: Connection) -> Any:
+    """The driver's cursor, inside a transaction of `connection`."""
+    if not connection.in_transaction():
+        connection.begin()  # as `connection.execute` would: the caller commits
+    return connection.connection.cursor()
 
 
 def _wrapped(connection: Connection, sql: str, error: Exception) -> Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -162,7 +163,7 @@ class Store:
         try:
             upgrade(self.engine)
         except OperationalError as exc:
-            raise StoreError(f"cannot open the store at {self._safe_url}: {exc.orig}") from exc
+            raise StoreError(f"cannot open the store at {self._safe_url}: {_reason(exc)}") from exc
 
     @property
     def _safe_url(self) -> str:
@@ -185,7 +186,7 @@ class Store:
             except (OperationalError, IntegrityError):
                 raise
             except SQLAlchemyError as exc:
-                raise StoreError(f"store error: {exc}") from exc
+                raise StoreError(f"store error: {_reason(exc)}") from exc
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -226,10 +227,14 @@ class Store:
         source and delivery id, before or within the batch) changes nothing. One commit
         for many deliveries is what lets the webhook app answer many vendors at once.
 
+        A delivery id longer than the inbox keeps (200 characters) is kept as its
+        SHA-256, which still tells redeliveries apart.
+
         Raises:
             StoreError: the database failed (locked past its timeout, full, broken).
         """
         d = s.deliveries
+        deliveries = [(src, _fitting(i), headers, body) for src, i, headers, body in deliveries]
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for source, delivery_id, headers, body in deliveries:
             rows.setdefault(
@@ -263,7 +268,7 @@ class Store:
                     )
         except (OperationalError, IntegrityError) as exc:
             # Nobody retries a delivery here but the vendor: say the store failed.
-            raise StoreError(f"cannot save the deliveries: {exc.orig}") from exc
+            raise StoreError(f"cannot save the deliveries: {_reason(exc)}") from exc
         results = []
         for source, delivery_id, _, _ in deliveries:
             key = (source, delivery_id)
@@ -971,6 +976,23 @@ def _insert_new(dialect: str) -> dict[str, Any]:
 
 _INSERT_DELIVERIES = Bulk(lambda dialect: _insert_new(dialect)["delivery"])
 _INSERT_EFFECT = Bulk(lambda dialect: _insert_new(dialect)["effect"])
+
+
+def _fitting(delivery_id: str) -> str:
+    """`delivery_id`, or its digest when it is longer than the column holds."""
+    if len(delivery_id) <= _DELIVERY_ID_LENGTH:
+        return delivery_id
+    return f"sha256:{hashlib.sha256(delivery_id.encode()).hexdigest()}"
+
+
+_DELIVERY_ID_LENGTH: int = s.deliveries.c.delivery_id.type.length  # type: ignore[attr-defined]
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    """The database's own message, first line only: PostgreSQL's detail lines quote the
+    row's values, which must not reach the logs."""
+    message = str(getattr(error, "orig", None) or error).strip()
+    return message.splitlines()[0] if message else type(error).__name__
 
 
 def _delivery(row: Row[Any]) -> Delivery:
