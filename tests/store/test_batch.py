@@ -6,11 +6,10 @@ its groups were preloaded or read on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
@@ -202,22 +201,6 @@ def claim_generations(tx: StoreTransaction, rule: str, group_key: str, n: int) -
         assert link is not None
         links.append(link)
     return links
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    """A store on each backend."""
-    opened = Store(store_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def memory_store() -> Iterator[Store]:
-    """A store in SQLite's memory."""
-    opened = Store("sqlite://")
-    yield opened
-    opened.close()
 
 
 Pair = tuple[str, str]

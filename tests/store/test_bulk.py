@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -16,21 +15,6 @@ from feedbackloop.store._bulk import Bulk
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 _RENAME = Bulk(lambda dialect: update(s.deliveries).where(s.deliveries.c.id == bindparam("b_id")))
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = Store(store_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def sqlite_store() -> Iterator[Store]:
-    """Where `Bulk` goes past SQLAlchemy."""
-    opened = Store("sqlite://")
-    yield opened
-    opened.close()
 
 
 def _two_deliveries(store: Store) -> int:
@@ -98,10 +82,10 @@ def test_values_the_statement_sets_itself_are_written(store: Store) -> None:
     ids=["a parameter", "a column default"],
 )
 def test_a_row_lacking_what_the_statement_needs_is_refused(
-    sqlite_store: Store, build: object, row: dict[str, object]
+    memory_store: Store, build: object, row: dict[str, object]
 ) -> None:
     """Never a silent NULL: SQLAlchemy itself would refuse or fill these in."""
-    with pytest.raises(KeyError), sqlite_store.transaction() as tx:
+    with pytest.raises(KeyError), memory_store.transaction() as tx:
         Bulk(build).run(tx.connection, [row])  # type: ignore[arg-type]
 
 
