@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import pytest
 
 from feedbackloop import DeferredRaw, Signal
@@ -231,6 +232,16 @@ def test_every_source_implements_the_source_protocol(vendor: str) -> None:
     source = ALL_SOURCES[vendor](verify=False)
     assert isinstance(source, Source)
     assert isinstance(source, PollingSource) == (vendor in ("sentry", "datadog", "pagerduty"))
+
+
+@all_sources
+def test_a_source_that_never_called_its_vendor_closes_without_opening_anything(
+    vendor: str,
+) -> None:
+    """Receiving needs no API client: closing a source builds none just to close it."""
+    source = ALL_SOURCES[vendor](verify=False)
+    anyio.run(source.aclose)
+    assert source._http is None
 
 
 @hmac_sources

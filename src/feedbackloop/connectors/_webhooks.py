@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
 
+import httpx
 from pydantic import SecretStr
 
 from feedbackloop._models import DeferredRaw
 from feedbackloop.connectors import Event, Headers
+from feedbackloop.connectors._http import HTTPClient
 from feedbackloop.errors import PayloadError, SignatureError, ValidationError
 from feedbackloop.settings import ConnectorSettings
 
@@ -485,9 +487,26 @@ class WebhookSource:
     delivery_header: ClassVar[str | None] = None
     configure_hint: ClassVar[str] = "configure a webhook secret"
     settings: ClassVar[type[ConnectorSettings]]
+    # Sources that also call the vendor's API (polling, two-way sync) set `_transport`
+    # and get their client from `_api`.
+    _transport: httpx.AsyncBaseTransport | None = None
+    _http: HTTPClient | None = None
 
     def __init__(self, *, verify: bool = True) -> None:
         self._verify = verify
+
+    def _api(self, base_url: str, headers: dict[str, str]) -> HTTPClient:
+        """The vendor's API client, built on first use (receiving needs none)."""
+        if self._http is None:
+            self._http = HTTPClient(
+                connector=self.name, base_url=base_url, headers=headers, transport=self._transport
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections the source opened to call the vendor's API."""
+        if self._http is not None:
+            await self._http.aclose()
 
     @classmethod
     def from_env(cls, **options: Any) -> Self:

@@ -147,7 +147,6 @@ class DatadogSource(WebhookSource):
         self.site = site.removeprefix("https://").removeprefix("app.").strip("/")
         self._keys = (_secret(api_key), _secret(app_key))
         self._transport = transport
-        self._http: HTTPClient | None = None
 
     async def poll(self, since: datetime) -> AsyncIterator[Event]:
         """Yield a firing signal for every monitor in alert (or warn) that triggered since `since`.
@@ -238,22 +237,13 @@ class DatadogSource(WebhookSource):
         ]
 
     def _client(self, api_key: SecretStr, app_key: SecretStr) -> HTTPClient:
-        if self._http is None:
-            self._http = HTTPClient(
-                connector=self.name,
-                base_url=f"https://api.{self.site}",
-                headers={
-                    "DD-API-KEY": api_key.get_secret_value(),
-                    "DD-APPLICATION-KEY": app_key.get_secret_value(),
-                },
-                transport=self._transport,
-            )
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections polling opened."""
-        if self._http is not None:
-            await self._http.aclose()
+        return self._api(
+            f"https://api.{self.site}",
+            {
+                "DD-API-KEY": api_key.get_secret_value(),
+                "DD-APPLICATION-KEY": app_key.get_secret_value(),
+            },
+        )
 
     def _configured(self) -> bool:
         return self._token is not None or self._basic is not None

@@ -176,7 +176,6 @@ class PagerDutySource(HmacWebhookSource):
         self.api_url = api_url.rstrip("/")
         self.from_email = from_email
         self._transport = transport
-        self._http: HTTPClient | None = None
 
     async def poll(self, since: datetime) -> AsyncIterator[Event]:
         """Yield the incidents created since `since`, with their acknowledge and resolve times.
@@ -273,22 +272,13 @@ class PagerDutySource(HmacWebhookSource):
         )
 
     def _client(self, token: SecretStr) -> HTTPClient:
-        if self._http is None:
-            self._http = HTTPClient(
-                connector=self.name,
-                base_url=self.api_url,
-                headers={
-                    "Authorization": f"Token token={token.get_secret_value()}",
-                    "Accept": "application/vnd.pagerduty+json;version=2",
-                },
-                transport=self._transport,
-            )
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections polling opened."""
-        if self._http is not None:
-            await self._http.aclose()
+        return self._api(
+            self.api_url,
+            {
+                "Authorization": f"Token token={token.get_secret_value()}",
+                "Accept": "application/vnd.pagerduty+json;version=2",
+            },
+        )
 
     def _read(self, headers: Headers, payload: Payload) -> list[Event]:
         event = payload.at("event")

@@ -134,7 +134,6 @@ class SentrySource(HmacWebhookSource):
         self.query = query
         self._token = SecretStr(token) if isinstance(token, str) else token
         self._transport = transport
-        self._http: HTTPClient | None = None
 
     async def poll(self, since: datetime) -> AsyncIterator[Event]:
         """Yield a signal for every issue seen since `since`, following the `Link` cursor.
@@ -166,11 +165,6 @@ class SentrySource(HmacWebhookSource):
         async for item in paginate_link(self._client(), url, params=params):
             issue = Payload(item, self.name, "issues[]")
             yield self._issue_signal(issue, "polled", issue.time("lastSeen"), raw=item)
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections polling opened."""
-        if self._http is not None:
-            await self._http.aclose()
 
     # --- two-way sync (OriginSync): the outbound side, in _api.py ---------------------------
 
@@ -204,15 +198,8 @@ class SentrySource(HmacWebhookSource):
         return SentryIssues(self._client(), organization=self.organization)
 
     def _client(self) -> HTTPClient:
-        if self._http is None:
-            token = self._token.get_secret_value() if self._token else ""
-            self._http = HTTPClient(
-                connector=self.name,
-                base_url=self.base_url,
-                headers={"Authorization": f"Bearer {token}"},
-                transport=self._transport,
-            )
-        return self._http
+        token = self._token.get_secret_value() if self._token else ""
+        return self._api(self.base_url, {"Authorization": f"Bearer {token}"})
 
     def _read(self, headers: Headers, payload: Payload) -> list[Event]:
         resource = (header(headers, "Sentry-Hook-Resource") or "").strip()
