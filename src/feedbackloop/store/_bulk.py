@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -50,13 +51,8 @@ class Bulk:
             connection.execute(self._build(dialect.name), rows)
             return
         sql, values = self._sqlite_values(connection, rows)
-        cursor = _cursor(connection)
-        try:
+        with _driver_cursor(connection, sql) as cursor:
             cursor.executemany(sql, values)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(connection, sql, exc) from exc
-        finally:
-            cursor.close()
 
     def returning(
         self, connection: Connection, rows: list[dict[str, Any]]
@@ -71,9 +67,8 @@ class Bulk:
         if dialect.name != "sqlite":
             return [tuple(row) for row in connection.execute(self._build(dialect.name), rows)]
         sql, values = self._sqlite_values(connection, rows)
-        cursor = _cursor(connection)
-        try:
-            returned: list[tuple[Any, ...]] = []
+        returned: list[tuple[Any, ...]] = []
+        with _driver_cursor(connection, sql) as cursor:
             for start in range(0, len(values), _ROWS_PER_INSERT):
                 chunk = values[start : start + _ROWS_PER_INSERT]
                 cursor.execute(
@@ -81,11 +76,7 @@ class Bulk:
                     [value for row_values in chunk for value in row_values],
                 )
                 returned.extend(cursor.fetchall())
-            return returned
-        except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(connection, sql, exc) from exc
-        finally:
-            cursor.close()
+        return returned
 
     def _sqlite_values(
         self, connection: Connection, rows: list[dict[str, Any]]
@@ -124,11 +115,19 @@ class Bulk:
         )
 
 
-def _cursor(connection: Connection) -> Any:
-    """The driver's cursor, inside a transaction of `connection`."""
+@contextmanager
+def _driver_cursor(connection: Connection, sql: str) -> Iterator[Any]:
+    """The driver's cursor, inside a transaction of `connection`; the driver's errors
+    raised as SQLAlchemy's."""
     if not connection.in_transaction():
         connection.begin()  # as `connection.execute` would: the caller commits
-    return connection.connection.cursor()
+    cursor = connection.connection.cursor()
+    try:
+        yield cursor
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(connection, sql, exc) from exc
+    finally:
+        cursor.close()
 
 
 def _wrapped(connection: Connection, sql: str, error: Exception) -> Exception:

@@ -978,14 +978,14 @@ _INSERT_DELIVERIES = Bulk(lambda dialect: _insert_new(dialect)["delivery"])
 _INSERT_EFFECT = Bulk(lambda dialect: _insert_new(dialect)["effect"])
 
 
+_DELIVERY_ID_LENGTH: int = s.deliveries.c.delivery_id.type.length  # type: ignore[attr-defined]
+
+
 def _fitting(delivery_id: str) -> str:
     """`delivery_id`, or its digest when it is longer than the column holds."""
     if len(delivery_id) <= _DELIVERY_ID_LENGTH:
         return delivery_id
     return f"sha256:{hashlib.sha256(delivery_id.encode()).hexdigest()}"
-
-
-_DELIVERY_ID_LENGTH: int = s.deliveries.c.delivery_id.type.length  # type: ignore[attr-defined]
 
 
 def _reason(error: SQLAlchemyError) -> str:
