@@ -110,7 +110,7 @@ class Reference:
     def optional_time(self, path: str) -> datetime | None:
         value = self._lookup(path)
         if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
-            value = float(value)
+            value = float(value.strip())
         if isinstance(value, int | float) and not isinstance(value, bool):
             return self._epoch(path, value)
         text = self.optional(path, str)

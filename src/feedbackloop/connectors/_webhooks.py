@@ -300,7 +300,7 @@ class Payload:
         if isinstance(value, str):
             stripped = value.strip()
             if _is_epoch_text(stripped):
-                return self._epoch(path, float(value))
+                return self._epoch(path, float(stripped))
             if stripped:
                 return self._iso(path, value, stripped)
         if isinstance(value, int | float) and not isinstance(value, bool):
