@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import memory, routing, rules, storm, workers
+from benchmarks import history, memory, routing, rules, storm, workers
 from benchmarks._common import Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,6 +51,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "webhook_app": _webhook_app,
     "workers": workers.run,
     "memory": memory.run,
+    "history": history.run,
 }
 
 

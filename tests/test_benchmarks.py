@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = {"routing", "rules", "storm", "webhook_app", "workers", "memory"}
+SCENARIOS = {"routing", "rules", "storm", "webhook_app", "workers", "memory", "history"}
 
 
 def test_quick_run_exits_cleanly_and_writes_every_scenario(tmp_path: Path) -> None:

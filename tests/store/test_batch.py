@@ -18,7 +18,7 @@ from feedbackloop import FeedbackLoop, Signal
 from feedbackloop.connectors.local import LocalTracker
 from feedbackloop.rules import F, OpenTicket, Rule, RuleSet, Threshold
 from feedbackloop.store import Store, StoreTransaction, TicketLink
-from feedbackloop.store._batch import BatchTransaction
+from feedbackloop.store._batch import BatchTransaction, _Series
 from feedbackloop.testing import make_signal
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -275,6 +275,13 @@ windows = st.one_of(
     st.integers(min_value=1, max_value=90).map(lambda s: timedelta(seconds=s)),
     st.integers(min_value=1, max_value=3 * 10**6).map(lambda us: timedelta(microseconds=us)),
 )
+hours_of_moments = st.integers(min_value=-3 * 3600 * 10**6, max_value=3 * 3600 * 10**6).map(
+    lambda us: T0 + timedelta(microseconds=us)
+)
+long_windows = st.integers(min_value=1, max_value=4 * 3600 * 10**6).map(
+    lambda us: timedelta(microseconds=us)
+)
+"""Times and windows over hours: counts read whole minutes and hours from the rollups."""
 names = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=12)
 """Rule names and group keys of any text SQLite stores (NUL included)."""
 occurrence_lists = st.lists(st.tuples(pairs, moments), max_size=25)
@@ -339,6 +346,28 @@ class TestPreload:
         expected = run(occurrences, generations, operations, StoreTransaction)
         got = run(occurrences, generations, operations, BatchTransaction, asked, first_at)
         assert got == expected
+
+    @_property
+    @given(
+        occurrences=st.lists(st.tuples(pairs, hours_of_moments), max_size=25),
+        operations=st.lists(
+            st.tuples(st.sampled_from(["count", "record"]), pairs, hours_of_moments, long_windows),
+            max_size=20,
+        ),
+        asked=st.lists(st.tuples(pairs, hours_of_moments), max_size=6),
+        first_at=st.none() | hours_of_moments,
+    )
+    def test_a_batch_over_hours_of_history_answers_as_a_plain_transaction(
+        self,
+        occurrences: list[Occurrence],
+        operations: list[Operation],
+        asked: list[tuple[Pair, datetime]],
+        first_at: datetime | None,
+    ) -> None:
+        """Summed buckets spanning whole minutes and hours are read from their rollups."""
+        groups = [(rule, key, since) for (rule, key), since in asked]
+        expected = run(occurrences, {}, operations, StoreTransaction)
+        assert run(occurrences, {}, operations, BatchTransaction, groups, first_at) == expected
 
     def test_a_window_covering_the_summed_buckets_counts_them_once(self, store: Store) -> None:
         """The buckets all the batch's windows cover come back as one sum, counted right."""
@@ -479,6 +508,22 @@ class TestPreload:
 
 def keyed(*keys: str) -> list[tuple[str, Signal]]:
     return [(key, make_signal(title=f"signal {key}")) for key in keys]
+
+
+class TestSeries:
+    @given(
+        added=st.lists(st.tuples(st.integers(-50, 50), st.integers(1, 5)), max_size=40),
+        asked=st.lists(st.tuples(st.integers(-60, 60), st.integers(-60, 60)), max_size=10),
+    )
+    def test_a_window_holds_the_occurrences_added_to_its_buckets(
+        self, added: list[tuple[int, int]], asked: list[tuple[int, int]]
+    ) -> None:
+        """In any order of buckets, late ones included; a reversed window holds none."""
+        series = _Series()
+        for bucket, n in added:
+            series.add(bucket, n)
+        for low, high in asked:
+            assert series.total(low, high) == sum(n for b, n in added if low <= b <= high)
 
 
 class TestRecordSignals:

@@ -104,6 +104,33 @@ def test_a_version_3_database_keeps_its_closed_links_as_closures(store_url: str)
     store.close()
 
 
+def test_a_version_4_database_rolls_up_its_window_counters(store_url: str) -> None:
+    """Upgrading to version 5 fills the minute and hour rollups from the seconds: counts
+    over long windows, which read them, are what they were."""
+    if store_url == "sqlite://":
+        pytest.skip("an in-memory database does not outlive its engine")
+    engine = _engine_for(store_url)
+    migrations.upgrade(engine, target=4)
+    # A second every 7 minutes for 3 days (some before 1970 would floor the same way).
+    seconds = [NOW + timedelta(minutes=7 * n, seconds=n % 60) for n in range(620)]
+    with engine.begin() as connection:
+        connection.execute(
+            insert(schema.occurrences),
+            [
+                {"rule": "r", "group_key": "g", "bucket": schema.to_micros(at), "count": 2}
+                for at in seconds
+            ],
+        )
+    engine.dispose()
+    store = Store(store_url)
+    at = NOW + timedelta(days=2, hours=7, seconds=31)
+    with store.transaction() as tx:
+        for within in (timedelta(days=1), timedelta(hours=30, minutes=3), timedelta(hours=2)):
+            inside = [moment for moment in seconds if at - within < moment <= at]
+            assert tx.count("r", "g", at, within) == 2 * len(inside)
+    store.close()
+
+
 def test_a_newer_database_is_refused(tmp_path: object) -> None:
     """A schema from a newer feedbackloop is not touched, and the error says what to do."""
     url = f"sqlite:///{tmp_path}/new.db"

@@ -20,6 +20,7 @@ other workers commit while it runs (as if it had run just before them).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import operator
@@ -34,28 +35,25 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     func,
     select,
     tuple_,
+    union_all,
 )
 
 from feedbackloop._models import Signal
 from feedbackloop.store import _schema as s
+from feedbackloop.store import _windows as windows
 from feedbackloop.store._bulk import Bulk
 from feedbackloop.store._records import TicketLink
 from feedbackloop.store._store import (
-    _BUCKET_MICROS,
     _LINK_FIELDS,
     _SET_OUTCOME,
     StoreTransaction,
-    _add_occurrences,
     _count_link_occurrences,
-    _insert_for,
     _insert_new,
     _link,
     _signal_row,
-    _window,
 )
 
 __all__ = ["BatchTransaction"]
@@ -94,13 +92,25 @@ def _pairs(dialect: str, pairs: list[tuple[str, str]]) -> Any:
 
 @functools.cache
 def _series_query(dialect: str) -> Any:
-    """The groups' buckets from `b_low` on; those in `[b_lo, b_hi]` summed as bucket b_hi."""
+    """The groups' buckets from `b_low` on, one by one, except those in `[b_lo, b_hi]`:
+    their sum, from whole minutes and hours where they fit, as one bucket `b_hi`."""
     o = s.occurrences
-    high = bindparam("b_hi", type_=BigInteger())
-    bucket = case((o.c.bucket.between(bindparam("b_lo"), high), high), else_=o.c.bucket)
-    query = _of_groups(dialect, o, o.c.rule, o.c.group_key, bucket, func.sum(o.c.count))
-    query = query.where(o.c.bucket >= bindparam("b_low"))
-    return query.group_by(o.c.rule, o.c.group_key, bucket)
+    lo, high = bindparam("b_lo", type_=BigInteger()), bindparam("b_hi", type_=BigInteger())
+
+    def rows(table: Any, condition: Any, *columns: Any) -> Any:
+        return _of_groups(dialect, table, table.c.rule, table.c.group_key, *columns).where(
+            condition
+        )
+
+    tiled = union_all(
+        *windows.tile_parts(lambda table, condition: rows(table, condition, table.c.count))
+    ).subquery()
+    summed = select(tiled.c.rule, tiled.c.group_key, high, func.sum(tiled.c.count))
+    return union_all(
+        rows(o, and_(o.c.bucket >= bindparam("b_low"), o.c.bucket < lo), o.c.bucket, o.c.count),
+        rows(o, o.c.bucket > high, o.c.bucket, o.c.count),
+        summed.group_by(tiled.c.rule, tiled.c.group_key),
+    )
 
 
 @functools.cache
@@ -121,19 +131,36 @@ class _Series:
     """The buckets of one (rule, group key) known to the batch: loaded plus added.
 
     `summed` is a range of buckets loaded as one sum, kept under its highest bucket:
-    right for every window that covers the whole range.
+    right for every window that covers the whole range. The buckets are kept in order
+    with running totals, so a window's count is two bisections whatever the number of
+    buckets, and adding to the newest bucket (traffic in time order) is O(1).
     """
 
-    __slots__ = ("buckets", "low", "summed")
+    __slots__ = ("low", "starts", "summed", "totals")
 
     def __init__(self) -> None:
-        self.buckets: dict[int, int] = {}
+        self.starts: list[int] = []  # bucket starts, ascending
+        self.totals: list[int] = []  # occurrences in the buckets up to each one
         self.low: int | None = None  # buckets from here on are loaded
         self.summed: tuple[int, int] | None = None
 
+    def add(self, bucket: int, n: int) -> None:
+        """Count `n` more occurrences in `bucket`."""
+        starts, totals = self.starts, self.totals
+        index = bisect.bisect_left(starts, bucket)
+        if index == len(starts) or starts[index] != bucket:
+            starts.insert(index, bucket)
+            totals.insert(index, totals[index - 1] if index else 0)
+        for later in range(index, len(totals)):
+            totals[later] += n
+
     def total(self, low: int, high: int) -> int:
         """Occurrences in the buckets `[low, high]`."""
-        return sum(n for bucket, n in self.buckets.items() if low <= bucket <= high)
+        first = bisect.bisect_left(self.starts, low)
+        end = bisect.bisect_right(self.starts, high)
+        if end <= first:
+            return 0
+        return self.totals[end - 1] - (self.totals[first - 1] if first else 0)
 
 
 class BatchTransaction(StoreTransaction):
@@ -179,7 +206,7 @@ class BatchTransaction(StoreTransaction):
                 continue  # SQLite's JSON functions cut text at NUL: read on first use
             known = lows.setdefault((rule, group_key), None)
             if moment is not None:
-                low = s.to_micros(moment) - _BUCKET_MICROS + 1  # as `_window` counts
+                low = s.to_micros(moment) - windows.SECOND + 1  # as `window` counts
                 lows[rule, group_key] = low if known is None else min(known, low)
                 latest = low if latest is None else max(latest, low)
         series = {
@@ -203,15 +230,14 @@ class BatchTransaction(StoreTransaction):
             loaded = self._series[pair] = _Series()
             loaded.low = low
             loaded.summed = summed
-        lo, hi = summed or (1, 0)  # an empty range sums nothing
+        lo, hi = summed or (low, low - 1)  # an empty range sums nothing
         dialect = self.connection.dialect.name
+        values = {"b_low": low, "b_lo": lo, "b_hi": hi, **windows.tile_values(lo, hi)}
         for chunk in _chunks(list(series)):
             for rule, group_key, bucket, count in self.connection.execute(
-                _series_query(dialect),
-                {"b_pairs": _pairs(dialect, chunk), "b_low": low, "b_lo": lo, "b_hi": hi},
+                _series_query(dialect), {"b_pairs": _pairs(dialect, chunk), **values}
             ):
-                buckets = self._series[rule, group_key].buckets
-                buckets[bucket] = buckets.get(bucket, 0) + int(count)
+                self._series[rule, group_key].add(bucket, int(count))
 
     def _preload_links(self, pairs: list[tuple[str, str]]) -> None:
         dialect = self.connection.dialect.name
@@ -252,7 +278,7 @@ class BatchTransaction(StoreTransaction):
         fresh.low = series.low
         for (added_rule, added_key, bucket), n in self._added.items():
             if added_rule == rule and added_key == group_key and bucket >= series.low:
-                fresh.buckets[bucket] = fresh.buckets.get(bucket, 0) + n
+                fresh.add(bucket, n)
         return fresh
 
     def _load_into(
@@ -265,20 +291,20 @@ class BatchTransaction(StoreTransaction):
         if below is not None:
             query = query.where(o.c.bucket < below)
         for bucket, count in self.connection.execute(query):
-            series.buckets[bucket] = series.buckets.get(bucket, 0) + count
+            series.add(bucket, count)
 
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
-        low, high = _window(at, within)
-        bucket = high - high % _BUCKET_MICROS
+        low, high = windows.window(at, within)
+        bucket = high - high % windows.SECOND
         series = self._load(rule, group_key, low, high)
-        series.buckets[bucket] = series.buckets.get(bucket, 0) + 1
+        series.add(bucket, 1)
         self._added[rule, group_key, bucket] += 1
         return series.total(low, high)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences in `(at - within, at]`, to the second, this batch's included."""
-        low, high = _window(at, within)
+        low, high = windows.window(at, within)
         return self._load(rule, group_key, low, high).total(low, high)
 
     # --- signals ------------------------------------------------------------------------
@@ -424,15 +450,8 @@ class BatchTransaction(StoreTransaction):
         if self._rows:
             _INSERT_SIGNALS.run(c, list(self._rows.values()))
             self._rows = {}
-        if self._added:
-            _ADD_OCCURRENCES.run(
-                c,
-                [
-                    {"rule": rule, "group_key": key, "bucket": bucket, "count": n}
-                    for (rule, key, bucket), n in sorted(self._added.items())
-                ],
-            )
-            self._added.clear()
+        windows.add_counts(c, self._added)
+        self._added.clear()
         if self._seen:
             _COUNT_LINK_OCCURRENCES.run(
                 c,
@@ -460,10 +479,9 @@ def _replaced(link: TicketLink, changes: dict[str, Any]) -> TicketLink:
 
 
 def _build_insert_signals(dialect: str) -> Any:
-    return _insert_for(dialect, s.signals).on_conflict_do_nothing(index_elements=["event_key"])
+    return s.insert_for(dialect, s.signals).on_conflict_do_nothing(index_elements=["event_key"])
 
 
 _INSERT_SIGNALS = Bulk(_build_insert_signals)
-_ADD_OCCURRENCES = Bulk(_add_occurrences)
 _COUNT_LINK_OCCURRENCES = Bulk(_count_link_occurrences)
 _SET_OUTCOMES = Bulk(lambda dialect: _SET_OUTCOME)

@@ -13,7 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, Table, column, func, inspect, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Table,
+    column,
+    func,
+    inspect,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy import table as frozen_table
 
 from feedbackloop.errors import SchemaVersionError
@@ -81,7 +92,40 @@ def _v4(connection: Connection) -> None:
     )
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(connection: Connection) -> None:
+    """Window counters rolled up by the minute and the hour, filled from the seconds."""
+    _create(connection, s.occurrence_rollups)
+    # The tables as they are at version 5, so this step stays history.
+    seconds = frozen_table(
+        "occurrences", column("rule"), column("group_key"), column("bucket"), column("count")
+    )
+    rollups = frozen_table(
+        "occurrence_rollups",
+        column("rule"),
+        column("group_key"),
+        column("width"),
+        column("bucket"),
+        column("count"),
+    )
+    for width in (60, 3600):
+        span = literal_column(str(width * 1_000_000), BigInteger())
+        # Floor division on both backends, whose `%` truncates towards zero.
+        rolled = (seconds.c.bucket - (seconds.c.bucket % span + span) % span).label("rolled")
+        connection.execute(
+            rollups.insert().from_select(
+                ["rule", "group_key", "width", "bucket", "count"],
+                select(
+                    seconds.c.rule,
+                    seconds.c.group_key,
+                    literal_column(str(width)),
+                    rolled,
+                    func.sum(seconds.c.count),
+                ).group_by(seconds.c.rule, seconds.c.group_key, rolled),
+            )
+        )
+
+
+STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 """Step N (1-based) brings a database from version N-1 to version N."""
 
 assert len(STEPS) == s.SCHEMA_VERSION

@@ -27,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -37,11 +38,13 @@ __all__ = [
     "deliveries",
     "from_micros",
     "incidents",
+    "insert_for",
     "learnings",
     "local_comments",
     "local_tickets",
     "meta",
     "metadata",
+    "occurrence_rollups",
     "occurrences",
     "outbox",
     "signals",
@@ -50,7 +53,7 @@ __all__ = [
     "to_micros",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this code reads and writes (see `_migrations`)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,6 +70,11 @@ def to_micros(value: datetime) -> int:
 def from_micros(value: int) -> datetime:
     """The aware UTC datetime of a microsecond timestamp."""
     return _EPOCH + _MICROSECOND * value
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT on both backends."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 class UtcMicros(TypeDecorator[datetime]):
@@ -145,6 +153,18 @@ occurrences = Table(
     metadata,
     Column("rule", String(200), primary_key=True),
     Column("group_key", String(500), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),  # bucket start, epoch microseconds
+    Column("count", Integer, nullable=False),
+)
+
+# The same counts rolled up by the minute and by the hour, so that a long window sums a
+# few hundred rows instead of one per second (`_windows.tiles`).
+occurrence_rollups = Table(
+    "occurrence_rollups",
+    metadata,
+    Column("rule", String(200), primary_key=True),
+    Column("group_key", String(500), primary_key=True),
+    Column("width", Integer, primary_key=True),  # seconds: 60 or 3600
     Column("bucket", BigInteger, primary_key=True),  # bucket start, epoch microseconds
     Column("count", Integer, nullable=False),
 )

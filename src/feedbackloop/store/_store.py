@@ -19,6 +19,7 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
+    cast,
     create_engine,
     event,
     func,
@@ -27,7 +28,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -37,22 +37,16 @@ from feedbackloop._models import Incident, Signal
 from feedbackloop.errors import ConfigurationError, StoreError
 from feedbackloop.fingerprint import mask_volatile
 from feedbackloop.store import _schema as s
+from feedbackloop.store import _windows as windows
 from feedbackloop.store._bulk import Bulk
 from feedbackloop.store._migrations import upgrade
 from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketClosure, TicketLink
+from feedbackloop.store._windows import SECOND
 
 __all__ = ["DEFAULT_STORE_URL", "Store", "StoreTransaction"]
 
 DEFAULT_STORE_URL = "sqlite:///feedbackloop.db"
 """Where the store lives when no URL is given: a SQLite file in the working directory."""
-
-_BUCKET_MICROS = 1_000_000
-"""Width of a window-counter bucket (one second): window counts are exact to the second."""
-
-
-def _window(at: datetime, within: timedelta) -> tuple[int, int]:
-    """The lowest and highest bucket counted in `(at - within, at]`."""
-    return s.to_micros(at - within) - _BUCKET_MICROS + 1, s.to_micros(at)
 
 
 def _engine_for(url: str) -> Engine:
@@ -104,11 +98,6 @@ def _use_immediate_transactions(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _insert_for(dialect: str, table: Any) -> Any:
-    """An INSERT that knows ON CONFLICT on both backends."""
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def _signal_row(
@@ -658,27 +647,22 @@ class StoreTransaction:
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
         micros = s.to_micros(at)
-        bucket = micros - micros % _BUCKET_MICROS
-        self.connection.execute(
-            _add_occurrences(self.connection.dialect.name),
-            {"rule": rule, "group_key": group_key, "bucket": bucket, "count": 1},
-        )
+        windows.add_counts(self.connection, {(rule, group_key, micros - micros % SECOND): 1})
         return self.count(rule, group_key, at, within)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Occurrences recorded in `(at - within, at]`, to the second."""
-        low, high = _window(at, within)
-        total = self.connection.execute(
-            _COUNT, {"b_rule": rule, "b_group_key": group_key, "b_low": low, "b_high": high}
-        ).scalar_one()
-        return int(total)
+        return windows.count(self.connection, rule, group_key, *windows.window(at, within))
 
     def prune_occurrences(self, before: datetime) -> int:
-        """Delete counter buckets older than `before`; returns how many went."""
-        result = self.connection.execute(
-            s.occurrences.delete().where(s.occurrences.c.bucket < s.to_micros(before))
-        )
-        return int(result.rowcount or 0)
+        """Delete counter buckets older than `before`; returns how many (one-second ones)
+        went. Their minute and hour rollups go once they end before `before`."""
+        micros = s.to_micros(before)
+        seconds, rollups = s.occurrences, s.occurrence_rollups
+        went = self.connection.execute(seconds.delete().where(seconds.c.bucket < micros))
+        ends = rollups.c.bucket + cast(rollups.c.width, BigInteger) * SECOND
+        self.connection.execute(rollups.delete().where(ends <= micros))
+        return int(went.rowcount or 0)
 
     # --- signals and incidents --------------------------------------------------------
 
@@ -727,7 +711,7 @@ class StoreTransaction:
             "data": incident.model_dump(mode="json"),
             "updated_at": now,
         }
-        statement = _insert_for(self.connection.dialect.name, s.incidents).values(
+        statement = s.insert_for(self.connection.dialect.name, s.incidents).values(
             id=incident.id, **values
         )
         self.connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
@@ -922,24 +906,7 @@ _CLAIM_EFFECTS_BY_ID = _lease(s.outbox, by_id=True, updated_at=bindparam("b_upda
 _FINISH_DELIVERIES = (
     update(_d).where(_d.c.id.in_(bindparam("b_ids", expanding=True))).values(lease_until=None)
 )
-_o = s.occurrences
-_COUNT = select(func.coalesce(func.sum(_o.c.count), 0)).where(
-    _o.c.rule == bindparam("b_rule"),
-    _o.c.group_key == bindparam("b_group_key"),
-    _o.c.bucket >= bindparam("b_low"),
-    _o.c.bucket <= bindparam("b_high"),
-)
 _SET_OUTCOME = update(s.signals).where(s.signals.c.event_key == bindparam("b_key"))
-
-
-@functools.cache
-def _add_occurrences(dialect: str) -> Any:
-    """Add `count` occurrences to a counter bucket (`count + n`: no increment is lost)."""
-    upsert = _insert_for(dialect, _o)
-    return upsert.on_conflict_do_update(
-        index_elements=["rule", "group_key", "bucket"],
-        set_={"count": _o.c.count + upsert.excluded.count},
-    )
 
 
 @functools.cache
@@ -963,7 +930,7 @@ def _insert_new(dialect: str) -> dict[str, Any]:
     """INSERTs that skip a row whose unique key is taken, returning what they inserted."""
 
     def new(table: Any, unique: list[str], *returning: Any) -> Any:
-        statement = _insert_for(dialect, table).on_conflict_do_nothing(index_elements=unique)
+        statement = s.insert_for(dialect, table).on_conflict_do_nothing(index_elements=unique)
         return statement.returning(*returning)
 
     return {

@@ -1,0 +1,187 @@
+"""Window arithmetic: which counter buckets a window counts, at which widths.
+
+Occurrences are counted in one-second buckets (`occurrences`), and the same counts are
+rolled up into minute and hour buckets (`occurrence_rollups`). A window is exact to the
+second, and counting it reads the seconds at its two edges, the minutes next to them
+and the whole hours between: a day-long window is at most 260 rows, not 86,400.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, bindparam, func, select
+
+from feedbackloop.store import _schema as s
+from feedbackloop.store._bulk import Bulk
+
+__all__ = [
+    "ROLLUPS",
+    "SECOND",
+    "Tile",
+    "add_counts",
+    "count",
+    "seconds_of",
+    "tile_parts",
+    "tile_values",
+    "tiles",
+    "window",
+]
+
+SECOND = 1_000_000
+"""Width of a window-counter bucket, in microseconds: window counts are exact to it."""
+
+ROLLUPS = (60 * SECOND, 3600 * SECOND)
+"""The widths counts are rolled up into, finest first, each a multiple of the last."""
+
+Tile = tuple[int, int, int]
+"""`(width, first, last)`: the buckets of `width` starting from `first` to `last`."""
+
+
+def window(at: datetime, within: timedelta) -> tuple[int, int]:
+    """The lowest and highest bucket start counted in `(at - within, at]`."""
+    return s.to_micros(at - within) - SECOND + 1, s.to_micros(at)
+
+
+def seconds_of(low: int, high: int) -> tuple[int, int]:
+    """The first and last one-second bucket starting in `[low, high]` (first > last:
+    none does)."""
+    return -(-low // SECOND) * SECOND, high // SECOND * SECOND
+
+
+def tiles(low: int, high: int) -> list[Tile]:
+    """The fewest buckets, of any width, that together hold exactly the seconds starting
+    in `[low, high]`; in time order, at most two of each width and one of the widest."""
+    first, last = seconds_of(low, high)
+    if first > last:
+        return []
+    return _tiled(first, last, (SECOND, *ROLLUPS))
+
+
+def _tiled(first: int, last: int, widths: tuple[int, ...]) -> list[Tile]:
+    width, coarser = widths[0], widths[1:]
+    if not coarser:
+        return [(width, first, last)]
+    outer = coarser[0]
+    inner_first = -(-first // outer) * outer  # the first whole coarser bucket
+    inner_end = (last + width) // outer * outer  # and the end of the last one
+    if inner_first >= inner_end:
+        return [(width, first, last)]
+    found = [(width, first, inner_first - width)] if first < inner_first else []
+    found += _tiled(inner_first, inner_end - outer, coarser)
+    if inner_end <= last:
+        found.append((width, inner_end, last))
+    return found
+
+
+# --- counting in the store ---------------------------------------------------------------
+
+# Where the tiles of a window go in a statement: per width, its table (None: seconds)
+# and the names of the bounds of each of its ranges, as many as `tiles` can give.
+_SLOTS: dict[int, tuple[int | None, tuple[str, ...]]] = {
+    SECOND: (None, ("s0", "s1")),
+    ROLLUPS[0]: (ROLLUPS[0] // SECOND, ("m0", "m1")),
+    ROLLUPS[1]: (ROLLUPS[1] // SECOND, ("h0",)),
+}
+
+
+def tile_values(low: int, high: int) -> dict[str, int]:
+    """The bounds of `tiles(low, high)` as the parameters `tile_parts` names; a range
+    that no tile fills is empty (from 1 to 0)."""
+    values = {}
+    for _, names in _SLOTS.values():
+        for name in names:
+            values[f"b_{name}_lo"], values[f"b_{name}_hi"] = 1, 0
+    used: defaultdict[int, int] = defaultdict(int)
+    for width, first, last in tiles(low, high):
+        name = _SLOTS[width][1][used[width]]
+        used[width] += 1
+        values[f"b_{name}_lo"], values[f"b_{name}_hi"] = first, last
+    return values
+
+
+def tile_parts(build: Callable[[Any, Any], Any]) -> list[Any]:
+    """One statement part per tile slot: `build(table, condition)` for the slot's table
+    and its rows in the slot's range."""
+    parts = []
+    for width, names in _SLOTS.values():
+        table = s.occurrences if width is None else s.occurrence_rollups
+        for name in names:
+            lo = bindparam(f"b_{name}_lo", type_=BigInteger())
+            hi = bindparam(f"b_{name}_hi", type_=BigInteger())
+            condition: Any = table.c.bucket.between(lo, hi)
+            if width is not None:
+                condition = condition & (table.c.width == width)
+            parts.append(build(table, condition))
+    return parts
+
+
+def _count_part(table: Any, condition: Any) -> Any:
+    total = select(func.coalesce(func.sum(table.c.count), 0)).where(
+        table.c.rule == bindparam("b_rule"),
+        table.c.group_key == bindparam("b_group_key"),
+        condition,
+    )
+    return total.scalar_subquery()
+
+
+@functools.cache
+def _count_statement() -> Any:
+    parts = tile_parts(_count_part)
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return select(total)
+
+
+def count(connection: Connection, rule: str, group_key: str, low: int, high: int) -> int:
+    """Occurrences of a group in the buckets starting in `[low, high]`."""
+    values = tile_values(low, high)
+    found = connection.execute(
+        _count_statement(), {"b_rule": rule, "b_group_key": group_key, **values}
+    ).scalar_one()
+    return int(found)
+
+
+def _add(table: Any, keys: list[str]) -> Callable[[str], Any]:
+    def build(dialect: str) -> Any:
+        """Add `count` occurrences to a bucket (`count + n`: no increment is lost)."""
+        upsert = s.insert_for(dialect, table)
+        return upsert.on_conflict_do_update(
+            index_elements=keys, set_={"count": table.c.count + upsert.excluded.count}
+        )
+
+    return build
+
+
+_ADD_SECONDS = Bulk(_add(s.occurrences, ["rule", "group_key", "bucket"]))
+_ADD_ROLLUPS = Bulk(_add(s.occurrence_rollups, ["rule", "group_key", "width", "bucket"]))
+
+
+def add_counts(connection: Connection, added: Mapping[tuple[str, str, int], int]) -> None:
+    """Add occurrences, by (rule, group key, one-second bucket), to the seconds and to
+    their rollups; in key order, so that concurrent writers lock rows alike."""
+    if not added:
+        return
+    rolled: defaultdict[tuple[str, str, int, int], int] = defaultdict(int)
+    for (rule, group_key, bucket), n in added.items():
+        for width in ROLLUPS:
+            rolled[rule, group_key, width // SECOND, bucket - bucket % width] += n
+    _ADD_SECONDS.run(
+        connection,
+        [
+            {"rule": rule, "group_key": group_key, "bucket": bucket, "count": n}
+            for (rule, group_key, bucket), n in sorted(added.items())
+        ],
+    )
+    _ADD_ROLLUPS.run(
+        connection,
+        [
+            {"rule": rule, "group_key": group_key, "width": width, "bucket": bucket, "count": n}
+            for (rule, group_key, width, bucket), n in sorted(rolled.items())
+        ],
+    )

@@ -1,0 +1,161 @@
+"""Window counts: the buckets a window reads, and counts over windows of any length."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from feedbackloop.store import Store
+from feedbackloop.store import _schema as schema
+from feedbackloop.store._windows import ROLLUPS, SECOND, seconds_of, tiles
+
+T0 = datetime(2026, 11, 2, 9, 0, 17, 250_000, tzinfo=UTC)
+DAY = 86_400 * SECOND
+
+
+def micros(lowest: int, highest: int) -> st.SearchStrategy[int]:
+    """Microseconds from `lowest` to `highest` seconds, often on a second, a minute or an
+    hour, or a microsecond off one: where the tiles change."""
+    whole = st.one_of(
+        st.integers(lowest, highest),
+        st.integers(lowest // 60, highest // 60).map(lambda minutes: minutes * 60),
+        st.integers(lowest // 3600, highest // 3600).map(lambda hours: hours * 3600),
+    )
+    part = st.sampled_from([0, 1, SECOND - 1]) | st.integers(0, SECOND - 1)
+    return st.builds(lambda seconds, rest: seconds * SECOND + rest, whole, part)
+
+
+# From a little before 1970 to far ahead.
+lows = micros(-86_400, 10**11)
+spans = micros(0, 3 * 86_400)
+
+
+def covered(low: int, high: int) -> Counter[int]:
+    """How often each second's bucket is held by the tiles of `[low, high]`."""
+    held: Counter[int] = Counter()
+    for width, first, last in tiles(low, high):
+        for start in range(first, last + 1, width):
+            held.update(range(start, start + width, SECOND))
+    return held
+
+
+class TestTiles:
+    @given(low=lows, span=micros(0, 2 * 3600))
+    def test_the_tiles_hold_each_second_starting_in_the_range_once(
+        self, low: int, span: int
+    ) -> None:
+        """Every second whose bucket starts in the range, each once, and nothing else."""
+        first, last = seconds_of(low, low + span)
+        assert covered(low, low + span) == Counter(range(first, last + 1, SECOND))
+
+    @given(low=lows, span=spans)
+    def test_the_tiles_run_in_time_order_without_gaps(self, low: int, span: int) -> None:
+        """Each tile starts where the one before it ended, on a start of its own width."""
+        found = tiles(low, low + span)
+        first, last = seconds_of(low, low + span)
+        ends = [first]
+        for width, start, end in found:
+            assert start % width == 0
+            assert end % width == 0
+            assert start <= end
+            assert start == ends[-1]
+            ends.append(end + width)
+        assert ends[-1] == (last + SECOND if found else first)
+
+    @given(low=lows, span=spans)
+    def test_there_are_at_most_two_tiles_of_a_width_and_one_of_the_widest(
+        self, low: int, span: int
+    ) -> None:
+        """The shape `count` has a place for: seconds, minutes, hours, minutes, seconds."""
+        widths = Counter(width for width, _, _ in tiles(low, low + span))
+        assert all(widths[width] <= 2 for width in (SECOND, *ROLLUPS[:-1]))
+        assert widths[ROLLUPS[-1]] <= 1
+
+    def test_a_day_long_window_reads_a_few_hundred_buckets(self) -> None:
+        """At most 59 seconds and 59 minutes at each edge, and the hours between."""
+        low = 1_800_000_000 * SECOND + 1
+        read = sum((last - first) // width + 1 for width, first, last in tiles(low, low + DAY))
+        assert read <= 2 * 59 + 2 * 59 + 24
+
+    def test_a_range_holding_no_start_of_a_second_has_no_tiles(self) -> None:
+        """Less than a second, between two of them."""
+        assert tiles(SECOND + 1, 2 * SECOND - 1) == []
+
+
+def expected(occurrences: list[datetime], at: datetime, within: timedelta) -> int:
+    """The occurrences whose second overlaps `(at - within, at]`: what "exact to the
+    second" means."""
+    start, end = schema.to_micros(at - within), schema.to_micros(at)
+    seconds = [schema.to_micros(moment) // SECOND * SECOND for moment in occurrences]
+    return sum(1 for second in seconds if second <= end and second + SECOND > start)
+
+
+moments = st.integers(min_value=0, max_value=2 * DAY).map(
+    lambda us: T0 + timedelta(microseconds=us)
+)
+lengths = st.integers(min_value=1, max_value=2 * DAY).map(lambda us: timedelta(microseconds=us))
+
+
+class TestCounts:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        occurrences=st.lists(moments, max_size=30),
+        asked=st.lists(st.tuples(moments, lengths), min_size=1, max_size=6),
+    )
+    def test_a_count_is_the_occurrences_whose_second_overlaps_the_window(
+        self, occurrences: list[datetime], asked: list[tuple[datetime, timedelta]]
+    ) -> None:
+        """However long the window, and wherever in a second or a minute it ends."""
+        store = Store("sqlite://")
+        try:
+            with store.transaction() as tx:
+                for moment in occurrences:
+                    tx.record("r", "g", moment, timedelta(hours=1))
+                for at, within in asked:
+                    assert tx.count("r", "g", at, within) == expected(occurrences, at, within)
+        finally:
+            store.close()
+
+    def test_a_day_of_occurrences_counts_on_every_backend(self, store: Store) -> None:
+        """One occurrence every 7 minutes for a day, counted over windows of all lengths."""
+        occurrences = [T0 + timedelta(minutes=7 * n) for n in range(206)]
+        with store.transaction() as tx:
+            for moment in occurrences:
+                tx.record("r", "g", moment, timedelta(days=1))
+        at = T0 + timedelta(hours=23, minutes=59, seconds=30)
+        with store.transaction() as tx:
+            for within in (timedelta(days=1), timedelta(hours=5, seconds=1), timedelta(minutes=61)):
+                assert tx.count("r", "g", at, within) == expected(occurrences, at, within)
+
+    def test_pruning_keeps_the_counts_of_windows_after_it(self, store: Store) -> None:
+        """Rolled-up buckets go only once they end before the horizon."""
+        occurrences = [T0 + timedelta(seconds=97 * n) for n in range(100)]
+        horizon = T0 + timedelta(hours=1, minutes=30, seconds=12)
+        at, within = T0 + timedelta(hours=3), timedelta(hours=1, minutes=29)
+        with store.transaction() as tx:
+            for moment in occurrences:
+                tx.record("r", "g", moment, within)
+            assert tx.prune_occurrences(horizon) > 0
+            assert tx.count("r", "g", at, within) == expected(occurrences, at, within)
+            assert tx.count("r", "g", horizon, timedelta(hours=2)) == 0
+
+    def test_pruning_leaves_no_rollup_that_ended_before_the_horizon(self, store: Store) -> None:
+        """Rolled-up buckets do not pile up: those wholly before the horizon go too."""
+        horizon = T0 + timedelta(hours=2, minutes=10)
+        with store.transaction() as tx:
+            for n in range(40):
+                tx.record("r", "g", T0 + timedelta(minutes=5 * n), timedelta(hours=1))
+            tx.prune_occurrences(horizon)
+            rollups = schema.occurrence_rollups
+            ends = [
+                bucket + width * SECOND
+                for width, bucket in tx.connection.execute(
+                    select(rollups.c.width, rollups.c.bucket)
+                )
+            ]
+        assert ends
+        assert min(ends) > schema.to_micros(horizon)
