@@ -3,7 +3,8 @@
 A rule counts a service's errors over 24 hours, and the service sends one every second.
 After a short history and after a long one (a whole day in the full run), the same
 signals go through `ingest()` one by one and through `ingest_many`; each figure is the
-long history's throughput as a ratio of the short one's, measured in the same run. A
+long history's best throughput as a ratio of the short one's, the two taking turns
+round by round (this machine's speed drifts over minutes). A
 window count that read every second of its window would slow down in proportion to the
 history; the store sums whole minutes and hours from rolled-up counters, so the ratio
 should stay near 1. The history is ingested through `ingest_many` like any traffic, on a
@@ -49,42 +50,76 @@ def _loop(url: str) -> AsyncFeedbackLoop:
     return AsyncFeedbackLoop(RuleSet(rule), trackers={"bench": CountingTracker()}, store=url)
 
 
-async def _rates(url: str, history: int, measured: int) -> tuple[float, float]:
-    """Signals/s one by one and in a batch, after `history` seconds of signals."""
-    loop = _loop(url)
+class _Timeline:
+    """A loop whose group has `history` seconds of signals, and the signals that follow."""
+
+    def __init__(self, url: str, history: int) -> None:
+        self.loop = _loop(url)
+        self.history = history
+        self.next = 0
+
+    def take(self, count: int) -> list[Signal]:
+        taken = _signals(self.next, count)
+        self.next += count
+        return taken
+
+
+async def _one_by_one(timeline: _Timeline, count: int) -> float:
+    signals = timeline.take(count)
+    started = time.perf_counter()
+    for signal in signals:
+        await timeline.loop.ingest(signal)
+    return count / (time.perf_counter() - started)
+
+
+async def _many(timeline: _Timeline, count: int) -> float:
+    signals = timeline.take(count)
+    started = time.perf_counter()
+    await timeline.loop.ingest_many(signals)
+    return count / (time.perf_counter() - started)
+
+
+async def _rates(
+    urls: dict[int, str], measured: int, rounds: int
+) -> dict[tuple[int, str], list[float]]:
+    """Signals/s, by (history, path), of each round: the histories take turns, so both
+    see the same machine."""
+    timelines = {size: _Timeline(url, size) for size, url in urls.items()}
+    rates: dict[tuple[int, str], list[float]] = {}
     try:
-        await loop.ingest_many(_signals(0, history))
-        started = time.perf_counter()
-        for signal in _signals(history, measured):
-            await loop.ingest(signal)
-        one_by_one = measured / (time.perf_counter() - started)
-        batch = _signals(history + measured, measured * 10)
-        started = time.perf_counter()
-        await loop.ingest_many(batch)
-        many = len(batch) / (time.perf_counter() - started)
+        for timeline in timelines.values():
+            await timeline.loop.ingest_many(timeline.take(timeline.history))
+        for _ in range(rounds):
+            for size, timeline in timelines.items():
+                rates.setdefault((size, ONE_BY_ONE), []).append(
+                    await _one_by_one(timeline, measured)
+                )
+                rates.setdefault((size, MANY), []).append(await _many(timeline, measured * 10))
     finally:
-        await loop.aclose()
-    return one_by_one, many
+        for timeline in timelines.values():
+            await timeline.loop.aclose()
+    return rates
+
+
+ONE_BY_ONE, MANY = "ingest() one by one", "ingest_many"
 
 
 def run(*, quick: bool = False) -> Scenario:
     """Both paths after a short and a long history, as ratios long over short."""
-    short, long, measured = (600, 7_200, 100) if quick else (3_600, 86_400, 500)
+    short, long, measured, rounds = (600, 7_200, 100, 2) if quick else (3_600, 86_400, 300, 4)
     scenario = Scenario(
         "history",
         f"a 24-hour threshold, one signal a second: after {long:,} s of history",
-        f"the same after {short:,} s of history",
+        f"the same after {short:,} s of history, in alternating rounds (best of each)",
     )
     with tempfile.TemporaryDirectory() as tmp:
-        found = {
-            size: asyncio.run(_rates(f"sqlite:///{Path(tmp) / f'h{size}.db'}", size, measured))
-            for size in (short, long)
-        }
-    for index, path in enumerate(("ingest() one by one", "ingest_many")):
-        ratio = found[long][index] / found[short][index]
-        scenario.figure(path, found[long][index], "signals/s", ratio)
-        if index == 0:
-            scenario.checks[f"one by one >= {TARGET}x after {long:,} s"] = ratio >= TARGET
+        urls = {size: f"sqlite:///{Path(tmp) / f'h{size}.db'}" for size in (short, long)}
+        rates = asyncio.run(_rates(urls, measured, rounds))
+    for path in (ONE_BY_ONE, MANY):
+        best = max(rates[long, path])
+        scenario.figure(path, best, "signals/s", best / max(rates[short, path]))
+    ratio = scenario.figures[ONE_BY_ONE]["ratio"]
+    scenario.checks[f"one by one >= {TARGET}x after {long:,} s"] = ratio >= TARGET
     return scenario
 
 
