@@ -78,12 +78,20 @@ def _of_groups(dialect: str, table: Any, *columns: Any) -> Any:
     if dialect != "sqlite":
         asked = tuple_(table.c.rule, table.c.group_key).in_(bindparam("b_pairs", expanding=True))
         return select(*columns).where(asked)
+    asked = _asked_pairs()
+    on = and_(table.c.rule == asked.c.rule, table.c.group_key == asked.c.group_key)
+    return select(*columns).join_from(asked, table, on)
+
+
+@functools.cache
+def _asked_pairs() -> Any:
+    """SQLite: the pairs of the JSON parameter, decoded once however many parts of a
+    statement join them (a CTE used more than once is materialised)."""
     each = func.json_each(bindparam("b_pairs", type_=String())).table_valued("value")
-    on = and_(
-        table.c.rule == func.json_extract(each.c.value, "$[0]"),
-        table.c.group_key == func.json_extract(each.c.value, "$[1]"),
-    )
-    return select(*columns).join_from(each, table, on)
+    return select(
+        func.json_extract(each.c.value, "$[0]").label("rule"),
+        func.json_extract(each.c.value, "$[1]").label("group_key"),
+    ).cte("asked")
 
 
 def _pairs(dialect: str, pairs: list[tuple[str, str]]) -> Any:
@@ -91,9 +99,10 @@ def _pairs(dialect: str, pairs: list[tuple[str, str]]) -> Any:
 
 
 @functools.cache
-def _series_query(dialect: str) -> Any:
+def _series_query(dialect: str, shape: windows.Shape) -> Any:
     """The groups' buckets from `b_low` on, one by one, except those in `[b_lo, b_hi]`:
-    their sum, from whole minutes and hours where they fit, as one bucket `b_hi`."""
+    their sum, from whole minutes and hours where they fit (tiles of `shape`), as one
+    bucket `b_hi`."""
     o = s.occurrences
     lo, high = bindparam("b_lo", type_=BigInteger()), bindparam("b_hi", type_=BigInteger())
 
@@ -102,15 +111,17 @@ def _series_query(dialect: str) -> Any:
             condition
         )
 
-    tiled = union_all(
-        *windows.tile_parts(lambda table, condition: rows(table, condition, table.c.count))
-    ).subquery()
-    summed = select(tiled.c.rule, tiled.c.group_key, high, func.sum(tiled.c.count))
-    return union_all(
+    parts = [
         rows(o, and_(o.c.bucket >= bindparam("b_low"), o.c.bucket < lo), o.c.bucket, o.c.count),
         rows(o, o.c.bucket > high, o.c.bucket, o.c.count),
-        summed.group_by(tiled.c.rule, tiled.c.group_key),
-    )
+    ]
+    if shape:
+        tiled = union_all(
+            *windows.tile_parts(shape, lambda table, where: rows(table, where, table.c.count))
+        ).subquery()
+        summed = select(tiled.c.rule, tiled.c.group_key, high, func.sum(tiled.c.count))
+        parts.append(summed.group_by(tiled.c.rule, tiled.c.group_key))
+    return union_all(*parts)
 
 
 @functools.cache
@@ -232,10 +243,11 @@ class BatchTransaction(StoreTransaction):
             loaded.summed = summed
         lo, hi = summed or (low, low - 1)  # an empty range sums nothing
         dialect = self.connection.dialect.name
-        values = {"b_low": low, "b_lo": lo, "b_hi": hi, **windows.tile_values(lo, hi)}
+        shape, values = windows.tile_values(lo, hi)
+        values.update(b_low=low, b_lo=lo, b_hi=hi)
         for chunk in _chunks(list(series)):
             for rule, group_key, bucket, count in self.connection.execute(
-                _series_query(dialect), {"b_pairs": _pairs(dialect, chunk), **values}
+                _series_query(dialect, shape), {"b_pairs": _pairs(dialect, chunk), **values}
             ):
                 self._series[rule, group_key].add(bucket, int(count))
 

@@ -167,6 +167,7 @@ occurrence_rollups = Table(
     Column("width", Integer, primary_key=True),  # seconds: 60 or 3600
     Column("bucket", BigInteger, primary_key=True),  # bucket start, epoch microseconds
     Column("count", Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # Every event the loop recorded, with what the rules decided: the history insights read.

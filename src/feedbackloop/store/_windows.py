@@ -22,6 +22,7 @@ from feedbackloop.store._bulk import Bulk
 __all__ = [
     "ROLLUPS",
     "SECOND",
+    "Shape",
     "Tile",
     "add_counts",
     "count",
@@ -80,43 +81,33 @@ def _tiled(first: int, last: int, widths: tuple[int, ...]) -> list[Tile]:
 
 # --- counting in the store ---------------------------------------------------------------
 
-# Where the tiles of a window go in a statement: per width, its table (None: seconds)
-# and the names of the bounds of each of its ranges, as many as `tiles` can give.
-_SLOTS: dict[int, tuple[int | None, tuple[str, ...]]] = {
-    SECOND: (None, ("s0", "s1")),
-    ROLLUPS[0]: (ROLLUPS[0] // SECOND, ("m0", "m1")),
-    ROLLUPS[1]: (ROLLUPS[1] // SECOND, ("h0",)),
-}
+Shape = tuple[int, ...]
+"""The widths of a window's tiles, in order: which statement counts them."""
 
 
-def tile_values(low: int, high: int) -> dict[str, int]:
-    """The bounds of `tiles(low, high)` as the parameters `tile_parts` names; a range
-    that no tile fills is empty (from 1 to 0)."""
+def tile_values(low: int, high: int) -> tuple[Shape, dict[str, int]]:
+    """The shape of `tiles(low, high)`, and their bounds as the parameters that
+    `tile_parts` of that shape names."""
+    shape = []
     values = {}
-    for _, names in _SLOTS.values():
-        for name in names:
-            values[f"b_{name}_lo"], values[f"b_{name}_hi"] = 1, 0
-    used: defaultdict[int, int] = defaultdict(int)
-    for width, first, last in tiles(low, high):
-        name = _SLOTS[width][1][used[width]]
-        used[width] += 1
-        values[f"b_{name}_lo"], values[f"b_{name}_hi"] = first, last
-    return values
+    for index, (width, first, last) in enumerate(tiles(low, high)):
+        shape.append(width)
+        values[f"b_t{index}_lo"], values[f"b_t{index}_hi"] = first, last
+    return tuple(shape), values
 
 
-def tile_parts(build: Callable[[Any, Any], Any]) -> list[Any]:
-    """One statement part per tile slot: `build(table, condition)` for the slot's table
-    and its rows in the slot's range."""
+def tile_parts(shape: Shape, build: Callable[[Any, Any], Any]) -> list[Any]:
+    """One statement part per tile of `shape`: `build(table, condition)` for the table
+    holding the tile's width and the condition selecting its buckets."""
     parts = []
-    for width, names in _SLOTS.values():
-        table = s.occurrences if width is None else s.occurrence_rollups
-        for name in names:
-            lo = bindparam(f"b_{name}_lo", type_=BigInteger())
-            hi = bindparam(f"b_{name}_hi", type_=BigInteger())
-            condition: Any = table.c.bucket.between(lo, hi)
-            if width is not None:
-                condition = condition & (table.c.width == width)
-            parts.append(build(table, condition))
+    for index, width in enumerate(shape):
+        table = s.occurrences if width == SECOND else s.occurrence_rollups
+        lo = bindparam(f"b_t{index}_lo", type_=BigInteger())
+        hi = bindparam(f"b_t{index}_hi", type_=BigInteger())
+        condition: Any = table.c.bucket.between(lo, hi)
+        if width != SECOND:
+            condition = condition & (table.c.width == width // SECOND)
+        parts.append(build(table, condition))
     return parts
 
 
@@ -130,8 +121,8 @@ def _count_part(table: Any, condition: Any) -> Any:
 
 
 @functools.cache
-def _count_statement() -> Any:
-    parts = tile_parts(_count_part)
+def _count_statement(shape: Shape) -> Any:
+    parts = tile_parts(shape, _count_part)
     total = parts[0]
     for part in parts[1:]:
         total = total + part
@@ -140,9 +131,11 @@ def _count_statement() -> Any:
 
 def count(connection: Connection, rule: str, group_key: str, low: int, high: int) -> int:
     """Occurrences of a group in the buckets starting in `[low, high]`."""
-    values = tile_values(low, high)
+    shape, values = tile_values(low, high)
+    if not shape:
+        return 0
     found = connection.execute(
-        _count_statement(), {"b_rule": rule, "b_group_key": group_key, **values}
+        _count_statement(shape), {"b_rule": rule, "b_group_key": group_key, **values}
     ).scalar_one()
     return int(found)
 
