@@ -525,6 +525,26 @@ class TestSeries:
         for low, high in asked:
             assert series.total(low, high) == sum(n for b, n in added if low <= b <= high)
 
+    @given(
+        added=st.lists(st.tuples(st.integers(-50, 50), st.integers(1, 5)), max_size=40),
+        merged=st.lists(st.tuples(st.integers(-50, 50), st.integers(1, 5)), max_size=40),
+        asked=st.lists(st.tuples(st.integers(-60, 60), st.integers(-60, 60)), max_size=10),
+    )
+    def test_merging_rows_counts_them_as_adding_them_one_by_one(
+        self,
+        added: list[tuple[int, int]],
+        merged: list[tuple[int, int]],
+        asked: list[tuple[int, int]],
+    ) -> None:
+        """Rows loaded in any order, into a series that already holds buckets."""
+        series = _Series()
+        for bucket, n in added:
+            series.add(bucket, n)
+        series.merge(merged)
+        for low, high in asked:
+            expected = sum(n for b, n in [*added, *merged] if low <= b <= high)
+            assert series.total(low, high) == expected
+
 
 class TestRecordSignals:
     def test_signals_recorded_in_a_batch_are_stored_with_their_outcomes(self, store: Store) -> None:

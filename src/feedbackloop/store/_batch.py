@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import json
 import operator
 from collections import defaultdict
@@ -165,6 +166,19 @@ class _Series:
         for later in range(index, len(totals)):
             totals[later] += n
 
+    def merge(self, counts: Iterable[tuple[int, int]]) -> None:
+        """Count many (bucket, n) at once, in any order: sorted and summed once, where
+        `add` would shift the running totals after every bucket that lands early."""
+        merged: dict[int, int] = dict(zip(self.starts, self._counts(), strict=True))
+        for bucket, n in counts:
+            merged[bucket] = merged.get(bucket, 0) + n
+        self.starts = sorted(merged)
+        self.totals = list(itertools.accumulate(merged[bucket] for bucket in self.starts))
+
+    def _counts(self) -> list[int]:
+        before = [0, *self.totals][: len(self.totals)]
+        return [total - earlier for total, earlier in zip(self.totals, before, strict=True)]
+
     def total(self, low: int, high: int) -> int:
         """Occurrences in the buckets `[low, high]`."""
         first = bisect.bisect_left(self.starts, low)
@@ -246,10 +260,13 @@ class BatchTransaction(StoreTransaction):
         shape, values = windows.tile_values(lo, hi)
         values.update(b_low=low, b_lo=lo, b_hi=hi)
         for chunk in _chunks(list(series)):
+            rows: defaultdict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
             for rule, group_key, bucket, count in self.connection.execute(
                 _series_query(dialect, shape), {"b_pairs": _pairs(dialect, chunk), **values}
             ):
-                self._series[rule, group_key].add(bucket, int(count))
+                rows[rule, group_key].append((bucket, int(count)))
+            for pair, counts in rows.items():
+                self._series[pair].merge(counts)
 
     def _preload_links(self, pairs: list[tuple[str, str]]) -> None:
         dialect = self.connection.dialect.name
@@ -288,9 +305,11 @@ class BatchTransaction(StoreTransaction):
         fresh = _Series()
         self._load_into(fresh, rule, group_key, series.low, None)
         fresh.low = series.low
-        for (added_rule, added_key, bucket), n in self._added.items():
-            if added_rule == rule and added_key == group_key and bucket >= series.low:
-                fresh.add(bucket, n)
+        fresh.merge(
+            (bucket, n)
+            for (added_rule, added_key, bucket), n in self._added.items()
+            if added_rule == rule and added_key == group_key and bucket >= series.low
+        )
         return fresh
 
     def _load_into(
@@ -302,8 +321,7 @@ class BatchTransaction(StoreTransaction):
         )
         if below is not None:
             query = query.where(o.c.bucket < below)
-        for bucket, count in self.connection.execute(query):
-            series.add(bucket, count)
+        series.merge((bucket, int(count)) for bucket, count in self.connection.execute(query))
 
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
