@@ -564,10 +564,11 @@ class TestPruning:
         )
         with FeedbackLoop(rules, trackers={"local": LocalTracker()}, store="sqlite://") as loop:
             loop.ingest(error(0))
-            loop.ingest(error(30))
-            loop.ingest(error(31))
-            assert loop.core.prune(T0 + timedelta(minutes=31)) == 1
-            assert loop.ingest(error(32)).decision.fired  # type: ignore[union-attr]
+            loop.ingest(error(70))
+            loop.ingest(error(71))
+            # Whole hours before the horizon (71 min - 10 min - 1 s) go: the first one.
+            assert loop.core.prune(T0 + timedelta(minutes=71)) == 1
+            assert loop.ingest(error(72)).decision.fired  # type: ignore[union-attr]
 
 
 class TestIncidentMerging:

@@ -91,10 +91,10 @@ class TestWindowCounters:
             assert tx.record("r", "b", NOW, timedelta(hours=1)) == 1
 
     def test_pruning_removes_old_buckets(self, store: Store) -> None:
-        """Pruned buckets no longer count."""
+        """Pruned buckets (those of the hours before the horizon) no longer count."""
         with store.transaction() as tx:
             tx.record("r", "g", NOW, timedelta(days=1))
-            assert tx.prune_occurrences(NOW + timedelta(seconds=2)) == 1
+            assert tx.prune_occurrences(NOW + timedelta(hours=1, seconds=2)) == 1
             assert tx.count("r", "g", NOW, timedelta(days=1)) == 0
 
 

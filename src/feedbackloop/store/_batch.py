@@ -326,7 +326,7 @@ class BatchTransaction(StoreTransaction):
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
         low, high = windows.window(at, within)
-        bucket = high - high % windows.SECOND
+        bucket = windows.bucket_of(high)
         series = self._load(rule, group_key, low, high)
         series.add(bucket, 1)
         self._added[rule, group_key, bucket] += 1

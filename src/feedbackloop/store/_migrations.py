@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    union_all,
 )
 from sqlalchemy import table as frozen_table
 
@@ -107,22 +108,26 @@ def _v5(connection: Connection) -> None:
         column("bucket"),
         column("count"),
     )
+    rolled_up = []
     for width in (60, 3600):
         span = literal_column(str(width * 1_000_000), BigInteger())
         # Floor division on both backends, whose `%` truncates towards zero.
         rolled = (seconds.c.bucket - (seconds.c.bucket % span + span) % span).label("rolled")
-        connection.execute(
-            rollups.insert().from_select(
-                ["rule", "group_key", "width", "bucket", "count"],
-                select(
-                    seconds.c.rule,
-                    seconds.c.group_key,
-                    literal_column(str(width)),
-                    rolled,
-                    func.sum(seconds.c.count),
-                ).group_by(seconds.c.rule, seconds.c.group_key, rolled),
-            )
+        rolled_up.append(
+            select(
+                seconds.c.rule,
+                seconds.c.group_key,
+                literal_column(str(width)),
+                rolled,
+                func.sum(seconds.c.count),
+            ).group_by(seconds.c.rule, seconds.c.group_key, rolled)
         )
+    # One statement, so both widths sum the same snapshot of the seconds.
+    connection.execute(
+        rollups.insert().from_select(
+            ["rule", "group_key", "width", "bucket", "count"], union_all(*rolled_up)
+        )
+    )
 
 
 STEPS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)

@@ -166,7 +166,7 @@ occurrence_rollups = Table(
     Column("group_key", String(500), primary_key=True),
     Column("width", Integer, primary_key=True),  # seconds: 60 or 3600
     Column("bucket", BigInteger, primary_key=True),  # bucket start, epoch microseconds
-    Column("count", Integer, nullable=False),
+    Column("count", BigInteger, nullable=False),  # an hour holds more than a second
     sqlite_with_rowid=False,
 )
 

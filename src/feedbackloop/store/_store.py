@@ -19,7 +19,6 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
-    cast,
     create_engine,
     event,
     func,
@@ -41,7 +40,6 @@ from feedbackloop.store import _windows as windows
 from feedbackloop.store._bulk import Bulk
 from feedbackloop.store._migrations import upgrade
 from feedbackloop.store._records import DeadLetter, Delivery, Effect, TicketClosure, TicketLink
-from feedbackloop.store._windows import SECOND
 
 __all__ = ["DEFAULT_STORE_URL", "Store", "StoreTransaction"]
 
@@ -647,7 +645,7 @@ class StoreTransaction:
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence at `at` and return the count in `(at - within, at]`."""
         micros = s.to_micros(at)
-        windows.add_counts(self.connection, {(rule, group_key, micros - micros % SECOND): 1})
+        windows.add_counts(self.connection, {(rule, group_key, windows.bucket_of(micros)): 1})
         return self.count(rule, group_key, at, within)
 
     def count(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
@@ -655,13 +653,17 @@ class StoreTransaction:
         return windows.count(self.connection, rule, group_key, *windows.window(at, within))
 
     def prune_occurrences(self, before: datetime) -> int:
-        """Delete counter buckets older than `before`; returns how many (one-second ones)
-        went. Their minute and hour rollups go once they end before `before`."""
-        micros = s.to_micros(before)
+        """Delete the counter buckets of the hours wholly before `before`; returns how
+        many one-second buckets went.
+
+        Whole hours, so that no minute or hour rollup outlives some of its seconds: a
+        window reaching back past the pruned hours counts what is left the same way
+        whichever buckets it reads. Up to an hour of seconds before `before` is kept.
+        """
+        horizon = windows.bucket_of(s.to_micros(before), windows.ROLLUPS[-1])
         seconds, rollups = s.occurrences, s.occurrence_rollups
-        went = self.connection.execute(seconds.delete().where(seconds.c.bucket < micros))
-        ends = rollups.c.bucket + cast(rollups.c.width, BigInteger) * SECOND
-        self.connection.execute(rollups.delete().where(ends <= micros))
+        went = self.connection.execute(seconds.delete().where(seconds.c.bucket < horizon))
+        self.connection.execute(rollups.delete().where(rollups.c.bucket < horizon))
         return int(went.rowcount or 0)
 
     # --- signals and incidents --------------------------------------------------------

@@ -25,6 +25,7 @@ __all__ = [
     "Shape",
     "Tile",
     "add_counts",
+    "bucket_of",
     "count",
     "seconds_of",
     "tile_parts",
@@ -41,6 +42,12 @@ ROLLUPS = (60 * SECOND, 3600 * SECOND)
 
 Tile = tuple[int, int, int]
 """`(width, first, last)`: the buckets of `width` starting from `first` to `last`."""
+
+
+def bucket_of(micros: int, width: int = SECOND) -> int:
+    """The start of the bucket of `width` holding the moment `micros` (floored, also
+    before 1970)."""
+    return micros - micros % width
 
 
 def window(at: datetime, within: timedelta) -> tuple[int, int]:
@@ -163,7 +170,7 @@ def add_counts(connection: Connection, added: Mapping[tuple[str, str, int], int]
     rolled: defaultdict[tuple[str, str, int, int], int] = defaultdict(int)
     for (rule, group_key, bucket), n in added.items():
         for width in ROLLUPS:
-            rolled[rule, group_key, width // SECOND, bucket - bucket % width] += n
+            rolled[rule, group_key, width // SECOND, bucket_of(bucket, width)] += n
     _ADD_SECONDS.run(
         connection,
         [
