@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import os
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -617,3 +619,55 @@ class TestIncidentMerging:
             loop.ingest(Incident(id="P1", title="down", status="triggered", created_at=T0))
             [incident] = loop.store.incidents()
         assert (incident.status, incident.resolved_at) == ("triggered", None)
+
+
+class TestDeadlocks:
+    def test_a_signal_deadlocked_by_a_batch_is_ingested_again(
+        self, postgres_schema_url: str
+    ) -> None:
+        """A batch holds a group's link and wants its counters; a single signal of the
+        group holds the counters and wants the link. PostgreSQL rolls one back: the
+        single signal starts again once the batch is done, and is counted once."""
+        from feedbackloop.rules import Threshold
+        from feedbackloop.store._batch import BatchTransaction
+
+        rules = RuleSet(
+            Rule(
+                "burst",
+                when=F.kind == "error",
+                threshold=Threshold(1, timedelta(hours=1)),
+                then=OpenTicket("local"),
+            )
+        )
+        core = AsyncFeedbackLoop(
+            rules, trackers={"local": LocalTracker()}, store=postgres_schema_url
+        )
+        try:
+            asyncio.run(core.ingest(error(0)))
+            [link] = core.tickets()
+            finished: list[object] = []
+
+            def single() -> None:
+                finished.append(asyncio.run(core.ingest(error(1))))
+
+            with core.store.transaction() as plain:
+                batch = BatchTransaction(plain.connection)
+                batch.preload([(link.rule, link.group_key, None)])  # locks the link
+                thread = threading.Thread(target=single)
+                thread.start()
+                time.sleep(0.5)  # the single signal has its counters, and waits for the link
+                batch.record(
+                    link.rule, link.group_key, T0 + timedelta(minutes=2), timedelta(hours=1)
+                )
+                batch.flush()  # waits for the counters: a deadlock, broken after a second
+            thread.join(30)
+            assert len(finished) == 1
+            with core.store.transaction() as tx:
+                assert (
+                    tx.count(
+                        link.rule, link.group_key, T0 + timedelta(minutes=3), timedelta(hours=1)
+                    )
+                    == 3
+                )
+        finally:
+            asyncio.run(core.aclose())

@@ -142,6 +142,16 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_DEADLOCK_ATTEMPTS = 3
+"""Transactions one signal's ingestion tries before a deadlock is the caller's."""
+
+
+def _deadlocked(exc: OperationalError) -> bool:
+    """Whether the database rolled the transaction back to break a deadlock (or a
+    serialization failure): starting it again is the remedy."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
 def _content_key(prefix: str, event: Event) -> str:
     digest = hashlib.sha256(
         f"{type(event).__name__}\x1f{event.model_dump_json()}".encode()
@@ -664,11 +674,20 @@ class AsyncFeedbackLoop:
         signal = enrich_signal(signal, pm=self.plugins)
         notify("signal_received", pm=self.plugins, event=signal)
         now = self.clock()
-        with self.store.transaction() as tx:
-            # Recording first makes a concurrent duplicate wait here, then see the row.
-            if not tx.record_signal(key, signal, rules=(), outcome="pending", now=now):
-                return IngestOutcome(key, signal, duplicate=True)
-            decision, planned = self._route(tx, key, signal, now)
+        for attempt in range(_DEADLOCK_ATTEMPTS):
+            try:
+                with self.store.transaction() as tx:
+                    # Recording first makes a concurrent duplicate wait here, then see it.
+                    if not tx.record_signal(key, signal, rules=(), outcome="pending", now=now):
+                        return IngestOutcome(key, signal, duplicate=True)
+                    decision, planned = self._route(tx, key, signal, now)
+                break
+            except OperationalError as exc:
+                # PostgreSQL: a batch locks a group's link, then its counters; this
+                # path the other way round. The one rolled back starts again.
+                if not _deadlocked(exc) or attempt == _DEADLOCK_ATTEMPTS - 1:
+                    raise
+                _log.warning("signal.retried_after_deadlock", key=key, attempt=attempt + 1)
         notify("decision_made", pm=self.plugins, signal=signal, decision=decision)
         self._count_recorded(1, signal.occurred_at)
         _log.debug("signal.routed", key=key, rules=decision.rules, effects=len(planned.effect_ids))
