@@ -111,7 +111,7 @@ def test_a_version_4_database_rolls_up_its_window_counters(store_url: str) -> No
         pytest.skip("an in-memory database does not outlive its engine")
     engine = _engine_for(store_url)
     migrations.upgrade(engine, target=4)
-    # A second every 7 minutes for 3 days (some before 1970 would floor the same way).
+    # A second every 7 minutes for 3 days, at seconds that fall all over the minute.
     seconds = [NOW + timedelta(minutes=7 * n, seconds=n % 60) for n in range(620)]
     with engine.begin() as connection:
         connection.execute(

@@ -105,7 +105,8 @@ def _series_query(dialect: str, shape: windows.Shape) -> Any:
     their sum, from whole minutes and hours where they fit (tiles of `shape`), as one
     bucket `b_hi`."""
     o = s.occurrences
-    lo, high = bindparam("b_lo", type_=BigInteger()), bindparam("b_hi", type_=BigInteger())
+    summed_first = bindparam("b_lo", type_=BigInteger())
+    summed_last = bindparam("b_hi", type_=BigInteger())
 
     def rows(table: Any, condition: Any, *columns: Any) -> Any:
         return _of_groups(dialect, table, table.c.rule, table.c.group_key, *columns).where(
@@ -113,14 +114,19 @@ def _series_query(dialect: str, shape: windows.Shape) -> Any:
         )
 
     parts = [
-        rows(o, and_(o.c.bucket >= bindparam("b_low"), o.c.bucket < lo), o.c.bucket, o.c.count),
-        rows(o, o.c.bucket > high, o.c.bucket, o.c.count),
+        rows(
+            o,
+            and_(o.c.bucket >= bindparam("b_low"), o.c.bucket < summed_first),
+            o.c.bucket,
+            o.c.count,
+        ),
+        rows(o, o.c.bucket > summed_last, o.c.bucket, o.c.count),
     ]
     if shape:
         tiled = union_all(
             *windows.tile_parts(shape, lambda table, where: rows(table, where, table.c.count))
         ).subquery()
-        summed = select(tiled.c.rule, tiled.c.group_key, high, func.sum(tiled.c.count))
+        summed = select(tiled.c.rule, tiled.c.group_key, summed_last, func.sum(tiled.c.count))
         parts.append(summed.group_by(tiled.c.rule, tiled.c.group_key))
     return union_all(*parts)
 
