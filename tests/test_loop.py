@@ -49,6 +49,16 @@ def ticket_rules(**options: Any) -> RuleSet:
     return RuleSet(Rule("errors", when=F.kind == "error", then=OpenTicket("local", **options)))
 
 
+def burst_rules(count: int, within: timedelta) -> RuleSet:
+    """One rule: a ticket once `count` errors fall within `within`."""
+    from feedbackloop.rules import Threshold
+
+    threshold = Threshold(count, within)
+    return RuleSet(
+        Rule("burst", when=F.kind == "error", threshold=threshold, then=OpenTicket("local"))
+    )
+
+
 def error(minutes: int = 0, title: str = "timeout", **fields: Any) -> Signal:
     return Signal(
         source="sentry",
@@ -554,16 +564,7 @@ class TestPlugins:
 class TestPruning:
     def test_pruning_forgets_buckets_older_than_every_threshold(self) -> None:
         """Counters outside the largest threshold window go; recent ones stay and count."""
-        from feedbackloop.rules import Threshold
-
-        rules = RuleSet(
-            Rule(
-                "burst",
-                when=F.kind == "error",
-                threshold=Threshold(3, timedelta(minutes=10)),
-                then=OpenTicket("local"),
-            )
-        )
+        rules = burst_rules(3, timedelta(minutes=10))
         with FeedbackLoop(rules, trackers={"local": LocalTracker()}, store="sqlite://") as loop:
             loop.ingest(error(0))
             loop.ingest(error(70))
@@ -628,17 +629,9 @@ class TestDeadlocks:
         """A batch holds a group's link and wants its counters; a single signal of the
         group holds the counters and wants the link. PostgreSQL rolls one back: the
         single signal starts again once the batch is done, and is counted once."""
-        from feedbackloop.rules import Threshold
         from feedbackloop.store._batch import BatchTransaction
 
-        rules = RuleSet(
-            Rule(
-                "burst",
-                when=F.kind == "error",
-                threshold=Threshold(1, timedelta(hours=1)),
-                then=OpenTicket("local"),
-            )
-        )
+        rules = burst_rules(1, timedelta(hours=1))
         core = AsyncFeedbackLoop(
             rules, trackers={"local": LocalTracker()}, store=postgres_schema_url
         )
