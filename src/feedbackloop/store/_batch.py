@@ -237,7 +237,7 @@ class BatchTransaction(StoreTransaction):
                 continue  # SQLite's JSON functions cut text at NUL: read on first use
             known = lows.setdefault((rule, group_key), None)
             if moment is not None:
-                low = s.to_micros(moment) - windows.SECOND + 1  # as `window` counts
+                low = windows.lowest_counted(moment)
                 lows[rule, group_key] = low if known is None else min(known, low)
                 latest = low if latest is None else max(latest, low)
         series = {

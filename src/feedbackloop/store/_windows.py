@@ -27,6 +27,7 @@ __all__ = [
     "add_counts",
     "bucket_of",
     "count",
+    "lowest_counted",
     "seconds_of",
     "tile_parts",
     "tile_values",
@@ -50,15 +51,26 @@ def bucket_of(micros: int, width: int = SECOND) -> int:
     return micros - micros % width
 
 
+def _start_from(micros: int, width: int) -> int:
+    """The first start of a bucket of `width` at or after `micros`."""
+    return -(-micros // width) * width
+
+
+def lowest_counted(since: datetime) -> int:
+    """The lowest bucket start a window opening at `since` counts: the second holding
+    any part of it after `since`."""
+    return s.to_micros(since) - SECOND + 1
+
+
 def window(at: datetime, within: timedelta) -> tuple[int, int]:
     """The lowest and highest bucket start counted in `(at - within, at]`."""
-    return s.to_micros(at - within) - SECOND + 1, s.to_micros(at)
+    return lowest_counted(at - within), s.to_micros(at)
 
 
 def seconds_of(low: int, high: int) -> tuple[int, int]:
     """The first and last one-second bucket starting in `[low, high]` (first > last:
     none does)."""
-    return -(-low // SECOND) * SECOND, high // SECOND * SECOND
+    return _start_from(low, SECOND), bucket_of(high)
 
 
 def tiles(low: int, high: int) -> list[Tile]:
@@ -75,8 +87,8 @@ def _tiled(first: int, last: int, widths: tuple[int, ...]) -> list[Tile]:
     if not coarser:
         return [(width, first, last)]
     outer = coarser[0]
-    inner_first = -(-first // outer) * outer  # the first whole coarser bucket
-    inner_end = (last + width) // outer * outer  # and the end of the last one
+    inner_first = _start_from(first, outer)  # the first whole coarser bucket
+    inner_end = bucket_of(last + width, outer)  # and the end of the last one
     if inner_first >= inner_end:
         return [(width, first, last)]
     found = [(width, first, inner_first - width)] if first < inner_first else []
