@@ -9,6 +9,10 @@ window count that read every second of its window would slow down in proportion 
 history; the store sums whole minutes and hours from rolled-up counters, so the ratio
 should stay near 1. The history is ingested through `ingest_many` like any traffic, on a
 SQLite file.
+
+A second pair of timelines adds a rule counting over five minutes beside the day-long
+one, as a team's rules often do: a batch then holds windows that open a day apart, and
+each must still be summed from its own edge (`ingest_many` only).
 """
 
 from __future__ import annotations
@@ -40,21 +44,34 @@ def _signals(start: int, count: int) -> list[Signal]:
     ]
 
 
-def _loop(url: str) -> AsyncFeedbackLoop:
-    rule = Rule(
-        "checkout-errors",
-        when=F.service == "checkout",
-        threshold=Threshold(count=5, within=timedelta(hours=24)),
-        then=OpenTicket("bench", project="OPS"),
-    )
-    return AsyncFeedbackLoop(RuleSet(rule), trackers={"bench": CountingTracker()}, store=url)
+def _loop(url: str, *, burst: bool) -> AsyncFeedbackLoop:
+    """The day-long rule; with `burst`, a five-minute one beside it (both count)."""
+    rules = [
+        Rule(
+            "checkout-errors",
+            when=F.service == "checkout",
+            threshold=Threshold(count=5, within=timedelta(hours=24)),
+            then=OpenTicket("bench", project="OPS"),
+            continue_=burst,
+        )
+    ]
+    if burst:
+        rules.append(
+            Rule(
+                "checkout-burst",
+                when=F.service == "checkout",
+                threshold=Threshold(count=50, within=timedelta(minutes=5)),
+                then=OpenTicket("bench", project="OPS"),
+            )
+        )
+    return AsyncFeedbackLoop(RuleSet(*rules), trackers={"bench": CountingTracker()}, store=url)
 
 
 class _Timeline:
     """A loop whose group has `history` seconds of signals, and the signals that follow."""
 
-    def __init__(self, url: str, history: int) -> None:
-        self.loop = _loop(url)
+    def __init__(self, url: str, history: int, *, burst: bool = False) -> None:
+        self.loop = _loop(url, burst=burst)
         self.history = history
         self.next = 0
 
@@ -80,17 +97,22 @@ async def _many(timeline: _Timeline, count: int) -> float:
 
 
 async def _rates(
-    urls: dict[int, str], measured: int, rounds: int
+    urls: dict[tuple[int, bool], str], measured: int, rounds: int
 ) -> dict[tuple[int, str], list[float]]:
     """Signals/s, by (history, path), of each round: the histories take turns, so both
-    see the same machine."""
-    timelines = {size: _Timeline(url, size) for size, url in urls.items()}
+    see the same machine. `urls` by (history, with the five-minute rule beside)."""
+    timelines = {
+        (size, burst): _Timeline(url, size, burst=burst) for (size, burst), url in urls.items()
+    }
     rates: dict[tuple[int, str], list[float]] = {}
     try:
         for timeline in timelines.values():
             await timeline.loop.ingest_many(timeline.take(timeline.history))
         for _ in range(rounds):
-            for size, timeline in timelines.items():
+            for (size, burst), timeline in timelines.items():
+                if burst:
+                    rates.setdefault((size, MIXED), []).append(await _many(timeline, measured * 10))
+                    continue
                 rates.setdefault((size, ONE_BY_ONE), []).append(
                     await _one_by_one(timeline, measured)
                 )
@@ -102,6 +124,7 @@ async def _rates(
 
 
 ONE_BY_ONE, MANY = "ingest() one by one", "ingest_many"
+MIXED = "ingest_many, a 5-minute rule beside"
 
 
 def run(*, quick: bool = False) -> Scenario:
@@ -113,9 +136,13 @@ def run(*, quick: bool = False) -> Scenario:
         f"the same after {short:,} s of history, in alternating rounds (best of each)",
     )
     with tempfile.TemporaryDirectory() as tmp:
-        urls = {size: f"sqlite:///{Path(tmp) / f'h{size}.db'}" for size in (short, long)}
+        urls = {
+            (size, burst): f"sqlite:///{Path(tmp) / f'h{size}-{burst}.db'}"
+            for size in (short, long)
+            for burst in (False, True)
+        }
         rates = asyncio.run(_rates(urls, measured, rounds))
-    for path in (ONE_BY_ONE, MANY):
+    for path in (ONE_BY_ONE, MANY, MIXED):
         best = max(rates[long, path])
         scenario.figure(path, best, "signals/s", best / max(rates[short, path]))
     ratio = scenario.figures[ONE_BY_ONE]["ratio"]

@@ -18,7 +18,9 @@ from feedbackloop import FeedbackLoop, Signal
 from feedbackloop.connectors.local import LocalTracker
 from feedbackloop.rules import F, OpenTicket, Rule, RuleSet, Threshold
 from feedbackloop.store import Store, StoreTransaction, TicketLink
+from feedbackloop.store import _schema as s
 from feedbackloop.store._batch import BatchTransaction, _Series
+from feedbackloop.store._windows import add_counts
 from feedbackloop.testing import make_signal
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -378,6 +380,30 @@ class TestPreload:
             batch.preload([("r1", "g1", at - HOUR)], first_at=at)
             assert batch.record("r1", "g1", at, HOUR) == 31
             assert batch.count("r1", "g1", at, timedelta(seconds=15)) == 6
+
+    def test_a_day_long_window_beside_an_hour_long_one_reads_its_history_as_one_sum(
+        self, store: Store
+    ) -> None:
+        """Rules counting over a day and over an hour in one batch: each group's history
+        comes back summed from its own window's edge, not second by second from the
+        longest window's edge, and counts as a plain transaction does."""
+        day = timedelta(days=1)
+        at = T0 + day
+        minutes = [s.to_micros(T0 + timedelta(minutes=n)) for n in range(24 * 60)]
+        with store.transaction() as tx:
+            add_counts(
+                tx.connection, {(rule, "g", m): 1 for rule in ("day", "hour") for m in minutes}
+            )
+        with store.transaction() as plain:
+            expected = [plain.count("day", "g", at, day), plain.count("hour", "g", at, HOUR)]
+            batch = BatchTransaction(plain.connection)
+            batch.preload([("day", "g", at - day), ("hour", "g", at - HOUR)], first_at=at)
+            assert [
+                batch.count("day", "g", at, day),
+                batch.count("hour", "g", at, HOUR),
+            ] == expected
+            assert expected == [24 * 60, 60]
+            assert len(batch._series["day", "g"].starts) < 5
 
     def test_groups_sharing_a_rule_or_a_key_with_preloaded_ones_keep_their_own_state(
         self, store: Store

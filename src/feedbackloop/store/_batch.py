@@ -95,6 +95,31 @@ def _asked_pairs() -> Any:
     ).cte("asked")
 
 
+_NEAR = 10 * 60 * windows.SECOND
+"""Groups whose windows open further apart than this (rules counting over windows of
+different lengths) are read by separate queries: reading the seconds between their
+edges one by one would cost more than another query."""
+
+
+def _near_edges(
+    edges: dict[tuple[str, str], tuple[int, int]],
+) -> Iterator[dict[tuple[str, str], tuple[int, int]]]:
+    """`edges` (lowest and latest low of each group's windows) in runs whose latest
+    lows lie within `_NEAR` of one another, so that each run's summed buckets start
+    close to every one of its windows' edges."""
+    run: dict[tuple[str, str], tuple[int, int]] = {}
+    start = 0
+    for pair, edge in sorted(edges.items(), key=lambda item: item[1][1]):
+        if run and edge[1] - start > _NEAR:
+            yield run
+            run = {}
+        if not run:
+            start = edge[1]
+        run[pair] = edge
+    if run:
+        yield run
+
+
 def _pairs(dialect: str, pairs: list[tuple[str, str]]) -> Any:
     return json.dumps(pairs) if dialect == "sqlite" else pairs
 
@@ -226,28 +251,32 @@ class BatchTransaction(StoreTransaction):
         needed). `first_at`, when given, is the earliest moment the batch will count
         at: the buckets that every window from then on covers (after the latest
         `since`, up to `first_at`) are read as one sum per group, not one row per
-        second. Groups the batch already knows are skipped; reading them later on
+        second. Groups whose windows open far apart (rules counting over an hour and
+        over a day) are read by separate queries, each summing from its own groups'
+        latest `since`. Groups the batch already knows are skipped; reading them later on
         first use gives the same answers, one query each, as does counting a window
         that does not cover the summed buckets.
         """
-        lows: dict[tuple[str, str], int | None] = {}
-        latest: int | None = None
+        edges: dict[tuple[str, str], tuple[int, int] | None] = {}  # lowest, latest low
         for rule, group_key, moment in groups:
             if "\x00" in rule or "\x00" in group_key:
                 continue  # SQLite's JSON functions cut text at NUL: read on first use
-            known = lows.setdefault((rule, group_key), None)
+            known = edges.setdefault((rule, group_key), None)
             if moment is not None:
                 low = windows.lowest_counted(moment)
-                lows[rule, group_key] = low if known is None else min(known, low)
-                latest = low if latest is None else max(latest, low)
+                edges[rule, group_key] = (
+                    (low, low) if known is None else (min(known[0], low), max(known[1], low))
+                )
         series = {
-            pair: low for pair, low in lows.items() if low is not None and pair not in self._series
+            pair: edge
+            for pair, edge in edges.items()
+            if edge is not None and pair not in self._series
         }
-        if series:
-            assert latest is not None
+        for near in _near_edges(series):
+            latest = max(edge[1] for edge in near.values())
             summed = None if first_at is None else (latest, s.to_micros(first_at))
-            self._preload_series(series, summed)
-        links = [pair for pair in lows if pair not in self._links]
+            self._preload_series({pair: edge[0] for pair, edge in near.items()}, summed)
+        links = [pair for pair in edges if pair not in self._links]
         if links:
             self._preload_links(links)
 
