@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from feedbackloop.errors import StoreError
 from feedbackloop.store import Store
 from feedbackloop.store import _schema as s
 from feedbackloop.store._bulk import Bulk
@@ -38,6 +39,17 @@ def test_a_database_errors_message_holds_no_row_values(store: Store) -> None:
     second = _two_deliveries(store)
     with pytest.raises(IntegrityError) as raised, store.transaction() as tx:
         _RENAME.run(tx.connection, [{"b_id": second, "delivery_id": "d1", "body": b"hunter2"}])
+    assert "hunter2" not in str(raised.value)
+
+
+def test_a_value_its_column_cannot_take_is_a_store_error_on_every_backend(
+    store: Store,
+) -> None:
+    """Text for a time column fails as SQLAlchemy's own statements fail (a StoreError
+    out of the transaction), not as the bind processor's TypeError, naming no value."""
+    second = _two_deliveries(store)
+    with pytest.raises(StoreError) as raised, store.transaction() as tx:
+        _RENAME.run(tx.connection, [{"b_id": second, "received_at": "hunter2"}])
     assert "hunter2" not in str(raised.value)
 
 

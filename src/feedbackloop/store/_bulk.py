@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 __all__ = ["Bulk"]
 
@@ -89,8 +89,19 @@ class Bulk:
         values = []
         for row in rows:
             row_values = list(values_of(row))
-            for index, to_db in conversions:
-                row_values[index] = to_db(row_values[index])
+            try:
+                for index, to_db in conversions:
+                    row_values[index] = to_db(row_values[index])
+            except Exception as exc:
+                # A value its column cannot take (a programming error): raised as
+                # SQLAlchemy raises it, without the row's values.
+                raise StatementError(
+                    f"a value could not be converted for its column: {type(exc).__name__}",
+                    sql,
+                    None,
+                    exc,
+                    hide_parameters=True,
+                ) from exc
             values.append(tuple(row_values))
         return sql, values
 
