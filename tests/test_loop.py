@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -470,6 +472,25 @@ class TestSyncAndAsync:
         loop.close()
         with pytest.raises(ConfigurationError, match="closed"):
             loop.ingest(error())
+
+    def test_a_script_that_never_closes_its_loop_still_exits(self, tmp_path: Path) -> None:
+        """A loop left open is closed at exit: the process ends, and what it did is kept."""
+        url = f"sqlite:///{tmp_path / 'script.db'}"
+        script = (
+            "from feedbackloop import FeedbackLoop\n"
+            "from feedbackloop.rules import RuleSet\n"
+            "from feedbackloop.testing import make_signal\n"
+            f"loop = FeedbackLoop(RuleSet(), store={url!r})\n"
+            "loop.ingest(make_signal())\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script], timeout=60, capture_output=True)
+        assert done.returncode == 0, done.stderr
+        assert len(Store(url).signal_rows()) == 1
+
+    def test_closing_a_loop_twice_is_harmless(self) -> None:
+        loop = FeedbackLoop(ticket_rules(), store="sqlite://")
+        loop.close()
+        loop.close()
 
     def test_rules_must_be_a_rule_set(self) -> None:
         """Passing a list of rules names the expected type."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -1043,6 +1044,18 @@ def _merged(stored: Incident | None, update: Incident) -> Incident:
     )
 
 
+def _shut(
+    portal_cm: AbstractContextManager[BlockingPortal],
+    portal: BlockingPortal,
+    core: AsyncFeedbackLoop,
+) -> None:
+    """Close `core` on the portal's event loop, then stop the portal."""
+    try:
+        portal.call(core.aclose)
+    finally:
+        portal_cm.__exit__(None, None, None)
+
+
 class FeedbackLoop:
     """The loop for scripts: the same core as `AsyncFeedbackLoop`, without asyncio.
 
@@ -1051,20 +1064,22 @@ class FeedbackLoop:
     that is itself inside a running event loop (a notebook, say) — where it blocks that
     loop while it works; async code should use `AsyncFeedbackLoop` instead.
 
-    Use it as a context manager, or call `close()`.
+    Use it as a context manager, or call `close()`. A loop left open is closed when it
+    is garbage-collected, or at the latest when the interpreter exits.
     """
 
     def __init__(self, rules: RuleSet, **options: Any) -> None:
-        self._portal_cm: AbstractContextManager[BlockingPortal] | None = (
-            anyio.from_thread.start_blocking_portal()
-        )
-        self._portal = self._portal_cm.__enter__()
+        portal_cm = anyio.from_thread.start_blocking_portal()
+        self._portal = portal_cm.__enter__()
         try:
             self._core = AsyncFeedbackLoop(rules, **options)
         except BaseException:
-            self._portal_cm.__exit__(None, None, None)
-            self._portal_cm = None
+            portal_cm.__exit__(None, None, None)
             raise
+        # Without it, an unclosed loop's portal would be stopped only when its context
+        # manager is collected during the interpreter's shutdown, after the portal's
+        # thread can no longer run: the process would never exit.
+        self._closer = weakref.finalize(self, _shut, portal_cm, self._portal, self._core)
 
     @property
     def core(self) -> AsyncFeedbackLoop:
@@ -1087,16 +1102,10 @@ class FeedbackLoop:
 
     def close(self) -> None:
         """Close connectors and the store, and stop the background event loop."""
-        if self._portal_cm is None:
-            return
-        try:
-            self._portal.call(self._core.aclose)
-        finally:
-            cm, self._portal_cm = self._portal_cm, None
-            cm.__exit__(None, None, None)
+        self._closer()  # once: later calls do nothing
 
     def _call(self, function: Callable[..., Awaitable[_T]], *args: Any) -> _T:
-        if self._portal_cm is None:
+        if not self._closer.alive:
             raise ConfigurationError("this FeedbackLoop is closed")
         return self._portal.call(function, *args)
 
