@@ -103,6 +103,33 @@ def test_a_regression_soon_after_closing_reopens_the_ticket(
     assert "Regressed" in ticket.comments[-1]
 
 
+def test_an_occurrence_from_before_the_closure_leaves_the_ticket_closed(
+    loop: FeedbackLoop, local: LocalTracker
+) -> None:
+    """A retry or a backfill of an occurrence older than the fix counts, and reopens nothing."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    close(loop, link.key, 2 * HOUR)
+    outcome = loop.ingest(error(HOUR))
+    [after] = loop.tickets()
+    assert (outcome.effects, after.status, after.occurrences) == ((), "closed", 2)
+    assert local.tickets()[0].comments == ()
+
+
+def test_an_occurrence_from_before_the_closure_opens_no_new_ticket(
+    loop: FeedbackLoop, local: LocalTracker
+) -> None:
+    """Long after the closure too, an old occurrence arriving late is history, not news."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    close(loop, link.key, timedelta(days=10))
+    loop.ingest(error(timedelta(days=5)))
+    assert [t.status for t in loop.tickets()] == ["closed"]
+    assert len(local.tickets()) == 1
+
+
 def test_a_late_recurrence_opens_a_new_linked_ticket(
     loop: FeedbackLoop, local: LocalTracker
 ) -> None:

@@ -7,7 +7,8 @@ reopen) are queued in the outbox of the same transaction:
 1. No link for the group: claim one (status `pending`) and plan `create`.
 2. Linked and open (or being created): count the occurrence; plan a `comment` at most
    once per `update_every`.
-3. Linked and closed: count it; a closure as won't-fix or duplicate stays closed
+3. Linked and closed: count it; an occurrence from before the closure (arriving late)
+   changes nothing else; a closure as won't-fix or duplicate stays closed
    (unless the action lists the resolution in `reopen_closed_as`); a recurrence within
    `reopen_within` of the closure plans `reopen` with a "regressed" comment; a later one
    claims the next generation and plans `create`, linked to the old ticket.
@@ -106,12 +107,14 @@ def plan_ticket(
             return TicketStep(link.id, "comment", effect)
         return TicketStep(link.id, "counted")
 
-    if signal.status is SignalStatus.RESOLVED:
+    closed_at = link.closed_at or link.updated_at
+    if signal.status is SignalStatus.RESOLVED or at <= closed_at:
+        # An occurrence from before the closure (a retry, a replay, a backfill) is part
+        # of the closed ticket's history, not a regression.
         return TicketStep(link.id, "counted")
     resolution = (link.resolution or "").strip().lower()
     if resolution in WONT_FIX_RESOLUTIONS and resolution not in action.reopen_closed_as:
         return TicketStep(link.id, "kept_closed")
-    closed_at = link.closed_at or link.updated_at
     if at - closed_at <= action.reopen_within:
         tx.update_link(
             link.id,
