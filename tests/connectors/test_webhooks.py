@@ -281,3 +281,10 @@ def test_a_body_that_is_not_json_is_a_payload_error(vendor: str) -> None:
     """Garbage bodies are reported as unreadable, not as crashes."""
     with pytest.raises(PayloadError, match=f"{vendor}: body is not JSON"):
         ALL_SOURCES[vendor](verify=False).parse({}, b"<html>")
+
+
+@all_sources
+def test_a_number_too_long_to_read_is_a_payload_error(vendor: str) -> None:
+    """Python refuses to convert integers of over 4,300 digits: a bad payload, not a crash."""
+    with pytest.raises(PayloadError, match=f"{vendor}: body holds an unreadable value"):
+        ALL_SOURCES[vendor](verify=False).parse({}, b'{"id": ' + b"9" * 5000 + b"}")

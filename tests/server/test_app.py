@@ -132,16 +132,23 @@ def test_an_unknown_source_is_answered_404(loop: AsyncFeedbackLoop, delivery: De
     run(test)
 
 
-def test_a_signed_body_that_is_not_json_is_answered_400_naming_the_problem(
-    loop: AsyncFeedbackLoop,
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"action": "created", "data": {"issue": {"id": ' + b"9" * 5000 + b"}}}", "unreadable"),
+    ],
+)
+def test_a_signed_body_that_cannot_be_read_is_answered_400_naming_the_problem(
+    loop: AsyncFeedbackLoop, body: bytes, problem: str
 ) -> None:
-    """A correctly signed body that is not JSON: 400 saying so."""
+    """A correctly signed body that is not JSON, or holds a number Python will not
+    convert: 400 saying so."""
 
     async def test() -> None:
         from feedbackloop.connectors._webhooks import hmac_sha256_hex
         from feedbackloop.demo import SECRETS
 
-        body = b"{not json"
         headers = {
             "Sentry-Hook-Resource": "issue",
             "Sentry-Hook-Signature": hmac_sha256_hex(SECRETS["sentry"], body),
@@ -150,7 +157,7 @@ def test_a_signed_body_that_is_not_json_is_answered_400_naming_the_problem(
             answer = await http.post("/webhooks/sentry", content=body, headers=headers)
         assert answer.status_code == 400
         assert answer.json()["error"] == "malformed_payload"
-        assert "not JSON" in answer.json()["detail"]
+        assert problem in answer.json()["detail"]
 
     run(test)
 

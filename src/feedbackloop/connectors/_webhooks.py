@@ -116,6 +116,10 @@ def read_json(body: bytes, *, source: str) -> Any:
             f"{source}: body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             source=source,
         ) from None
+    except ValueError as exc:  # a number too long to convert (over 4,300 digits)
+        raise PayloadError(
+            f"{source}: body holds an unreadable value: {exc}", source=source
+        ) from None
     except RecursionError:
         raise PayloadError(f"{source}: body is nested too deeply", source=source) from None
 
