@@ -48,6 +48,11 @@ class TestDefiningRules:
         with pytest.raises(RuleError, match="'jira' is not an action"):
             Rule("a", then=["jira"])  # type: ignore[list-item]
 
+    def test_two_tickets_from_one_rule_are_refused_naming_the_way_out(self) -> None:
+        """One rule keeps one ticket per group: a second OpenTicket would never be filed."""
+        with pytest.raises(RuleError, match=r"rule 'a': more than one OpenTicket.*continue_=True"):
+            Rule("a", then=[JIRA, OpenTicket("github", repo="acme/api")])
+
     def test_a_field_as_when_asks_for_a_comparison(self) -> None:
         """`when=F.source` forgot the comparison."""
         with pytest.raises(RuleError, match="is a field, not a condition"):
@@ -178,6 +183,12 @@ class TestFunctionRules:
         rules = RuleSet()
         rules.rule(name="oops")(lambda signal, ctx: "jira")
         with pytest.raises(RuleError, match="rule 'oops' returned 'jira'"):
+            rules.evaluate(make_signal())
+
+    def test_a_function_returning_two_tickets_is_a_rule_error(self) -> None:
+        rules = RuleSet()
+        rules.rule(name="both")(lambda signal, ctx: [JIRA, OpenTicket("github", repo="acme/api")])
+        with pytest.raises(RuleError, match="rule 'both' returned more than one OpenTicket"):
             rules.evaluate(make_signal())
 
     def test_the_decorator_returns_the_function_unchanged(self) -> None:

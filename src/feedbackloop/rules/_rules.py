@@ -15,7 +15,7 @@ from typing import TypeAlias, TypeVar
 
 from feedbackloop._models import Signal
 from feedbackloop.errors import RuleError
-from feedbackloop.rules._actions import Action
+from feedbackloop.rules._actions import Action, OpenTicket
 from feedbackloop.rules._counts import InMemoryWindowCounts, Threshold, WindowCounts
 from feedbackloop.rules._decision import Decision, Outcome, RuleMatch
 from feedbackloop.rules._index import RuleIndex
@@ -244,6 +244,13 @@ def _actions(values: Iterable[object]) -> tuple[Action, ...]:
                 "Drop or an Action subclass"
             )
         actions.append(action)
+    if sum(isinstance(action, OpenTicket) for action in actions) > 1:
+        # The lifecycle keeps one ticket per (rule, group): a second would be counted
+        # as an occurrence of the first, never filed.
+        raise RuleError(
+            "more than one OpenTicket; a rule keeps one ticket per group. To file the "
+            "problem in two trackers, write a rule for each (continue_=True on the first)"
+        )
     return tuple(actions)
 
 
