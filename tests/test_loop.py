@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,6 +122,47 @@ def loop(flaky: FlakyTracker) -> Iterator[FeedbackLoop]:
         yield running
 
 
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+
+@contextmanager
+def poisoned_loop() -> Iterator[tuple[FeedbackLoop, Clock]]:
+    """A loop whose rule raises for Sentry event alerts, with three deliveries pending:
+    an issue, an event alert, and another issue."""
+
+    def route(signal: Signal, ctx: object) -> list[Action]:
+        if "event_id" in signal.labels:  # only the event alert has one
+            raise RuntimeError("this rule cannot route event alerts")
+        return [OpenTicket("local")]
+
+    clock = Clock()
+    rules = RuleSet(Rule("errors", when=F.kind == "error", then=route))
+    with FeedbackLoop(
+        rules,
+        trackers={"local": LocalTracker()},
+        sources=[SentrySource(client_secret=SECRET)],
+        store="sqlite://",
+        clock=clock,
+    ) as loop:
+        loop.core.accept_webhook("sentry", *sentry_delivery(request_id="r-1"))
+        headers, body = sentry_delivery(
+            "issue-alerts.event_alert.triggered.json", request_id="r-alert"
+        )
+        loop.core.accept_webhook("sentry", {**headers, "Sentry-Hook-Resource": "event_alert"}, body)
+        loop.core.accept_webhook("sentry", *sentry_delivery(request_id="r-3"))
+        yield loop, clock
+
+
 class TestWebhooks:
     def test_a_signed_sentry_delivery_opens_a_ticket(self, loop: FeedbackLoop) -> None:
         """The real example payload, signed, ends as one ticket."""
@@ -182,37 +224,34 @@ class TestWebhooks:
         [link] = loop.tickets()
         assert link.occurrences == 2  # the same Sentry issue, delivered twice
 
-    def test_a_delivery_that_cannot_be_routed_raises_once_those_before_it_are_done(
+    def test_a_delivery_that_cannot_be_routed_raises_once_the_others_are_done(
         self,
     ) -> None:
-        """A rule raising for one event: as one by one, the deliveries before it are done."""
-
-        def route(signal: Signal, ctx: object) -> list[Action]:
-            if "event_id" in signal.labels:  # only the event alert has one
-                raise RuntimeError("this rule cannot route event alerts")
-            return [OpenTicket("local")]
-
-        rules = RuleSet(Rule("errors", when=F.kind == "error", then=route))
-        with FeedbackLoop(
-            rules,
-            trackers={"local": LocalTracker()},
-            sources=[SentrySource(client_secret=SECRET)],
-            store="sqlite://",
-        ) as loop:
-            loop.core.accept_webhook("sentry", *sentry_delivery(request_id="r-1"))
-            headers, body = sentry_delivery(
-                "issue-alerts.event_alert.triggered.json", request_id="r-alert"
-            )
-            loop.core.accept_webhook(
-                "sentry", {**headers, "Sentry-Hook-Resource": "event_alert"}, body
-            )
-            loop.core.accept_webhook("sentry", *sentry_delivery(request_id="r-3"))
+        """A rule raising for one event: the deliveries around it are done, it waits for
+        its lease to run out, and its error is raised."""
+        with poisoned_loop() as (loop, _):
             with pytest.raises(RuntimeError, match="cannot route event alerts"):
                 loop.process_pending()
             statuses = {d.delivery_id: d.status for d in loop.store.deliveries()}
-            assert statuses == {"r-1": "done", "r-alert": "pending", "r-3": "pending"}
+            assert statuses == {"r-1": "done", "r-alert": "pending", "r-3": "done"}
             [link] = loop.tickets()
-            assert link.occurrences == 1
+            assert link.occurrences == 2
+
+    def test_a_delivery_failing_its_last_attempt_is_marked_failed_with_the_error(
+        self,
+    ) -> None:
+        """After max_attempts claims it stops coming back: failed, the error kept."""
+        with poisoned_loop() as (loop, clock):
+            for _ in range(2):
+                with pytest.raises(RuntimeError):
+                    loop.process_pending()
+                clock.advance(timedelta(minutes=6))  # past the five-minute lease
+            with pytest.raises(RuntimeError):
+                loop.process_pending()  # the third and last attempt
+            assert loop.process_pending() == 0
+            [failed] = loop.store.deliveries(status="failed")
+            assert failed.delivery_id == "r-alert"
+            assert failed.error == "RuntimeError: this rule cannot route event alerts"
 
 
 class TestIngest:

@@ -177,7 +177,9 @@ class AsyncFeedbackLoop:
         clock: Returns the current time; for tests. Rules judge by each signal's
             `occurred_at`; the clock stamps what the loop records.
         max_attempts: How often an effect is tried before it becomes a dead letter
-            (each try includes the HTTP layer's own retries).
+            (each try includes the HTTP layer's own retries), and how often a delivery
+            whose events cannot be routed (a rule raising, a value the store refuses)
+            is claimed before it is marked failed, with the error.
         lease: How long a worker owns a delivery or effect it claimed.
         plugins: Whose hooks enrich signals, observe the loop and execute custom
             actions: a plugin manager, or a list of plugin objects (modules or objects
@@ -222,6 +224,7 @@ class AsyncFeedbackLoop:
         self.store = store if isinstance(store, Store) else Store(store)
         self.clock = clock or _utcnow
         self.lease = lease
+        self.max_attempts = max_attempts
         for tracker in self.trackers.values():
             attach = getattr(tracker, "attach", None)
             if callable(attach):
@@ -362,22 +365,47 @@ class AsyncFeedbackLoop:
         try:
             await self._ingest_keyed(keyed)
         except Exception:
-            # One event that cannot be routed (a rule or plugin raising) must not hold
-            # back the others: one by one, those before it are done and it raises alone.
-            # What the batches kept is recognised by its keys and not routed twice.
+            # One event that cannot be routed (a rule or plugin raising, a value the
+            # store refuses) must not hold back the others: one by one, the others are
+            # done, and the first error is raised once they are. What the batches kept
+            # is recognised by its keys and not routed twice.
             _log.warning("batch.retried_one_by_one", deliveries=len(parsed))
+            failure: Exception | None = None
             for delivery in parsed:
-                await self._process_delivery(
-                    delivery.id,
-                    delivery.source,
-                    delivery.delivery_id,
-                    delivery.headers,
-                    delivery.body,
-                )
+                try:
+                    await self._process_delivery(
+                        delivery.id,
+                        delivery.source,
+                        delivery.delivery_id,
+                        delivery.headers,
+                        delivery.body,
+                    )
+                except OperationalError:
+                    raise  # the store is unavailable: all of them wait for their lease
+                except Exception as exc:
+                    failure = failure or exc
+                    self._give_up_on(delivery, exc)
+            if failure is not None:
+                raise failure from None
         else:
             self.store.finish_deliveries([delivery.id for delivery in parsed], now=self.clock())
         await self.run_effects()
         return len(deliveries)
+
+    def _give_up_on(self, delivery: Delivery, error: Exception) -> None:
+        """Mark a delivery that failed its last allowed attempt failed, with the error;
+        one with attempts left is claimed again when its lease runs out."""
+        if delivery.attempts < self.max_attempts:
+            return
+        reason = f"{type(error).__name__}: {error}"
+        self.store.finish_delivery(delivery.id, now=self.clock(), error=reason)
+        _log.error(
+            "delivery.failed",
+            source=delivery.source,
+            delivery_id=delivery.delivery_id,
+            attempts=delivery.attempts,
+            error=reason,
+        )
 
     async def _process_delivery(
         self, inbox_id: int, source: str, delivery_id: str, headers: Headers, body: bytes
