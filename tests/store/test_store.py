@@ -112,6 +112,20 @@ class TestSignals:
             NOW,
         )
 
+    def test_text_holding_a_nul_character_is_stored_on_every_backend(self, store: Store) -> None:
+        """PostgreSQL's text cannot hold NUL: it is stored as U+FFFD there, and a batch
+        of signals is never refused for one vendor value that held it."""
+        signal = Signal(source="sentry", service="api\x00", title="boom\x00!", occurred_at=NOW)
+        with store.transaction() as plain:
+            batch = BatchTransaction(plain.connection)
+            assert batch.record_signals([("k\x00", signal)], now=NOW) == [True]
+            batch.flush()
+        with store.transaction() as tx:
+            assert not tx.record_signal("k\x00", signal, rules=[], outcome="routed", now=NOW)
+        [row] = store.signal_rows()
+        kept = (row["service"], row["title"])
+        assert kept in {("api\x00", "boom\x00!"), ("api\ufffd", "boom\ufffd!")}
+
 
 class TestIncidents:
     def test_saving_an_incident_again_replaces_it(self, store: Store) -> None:

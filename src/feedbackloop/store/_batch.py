@@ -51,6 +51,7 @@ from feedbackloop.store._store import (
     _LINK_FIELDS,
     _SET_OUTCOME,
     StoreTransaction,
+    _as_stored,
     _count_link_occurrences,
     _insert_new,
     _link,
@@ -381,6 +382,9 @@ class BatchTransaction(StoreTransaction):
         are inserted by `flush`, with the outcomes `set_signal_outcome` gave them;
         elsewhere they are inserted now and their outcomes set by `flush`.
         """
+        # Keys in the form the database answers with, so that its answers match them.
+        dialect = self.connection.dialect.name
+        signals = [(_as_stored(dialect, key), signal) for key, signal in signals]
         rows: dict[str, dict[str, Any]] = {}
         for key, signal in signals:
             if key not in rows:

@@ -72,13 +72,52 @@ def _engine_for(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(
+        engine = create_engine(
             parsed, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
         )
+        event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+        return engine
     raise ConfigurationError(
         f"unsupported store {backend!r} in {parsed.render_as_string(hide_password=True)}; "
         "feedbackloop stores in SQLite or PostgreSQL"
     )
+
+
+def _without_nul(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold NUL, which vendor JSON can (`"\\u0000"`): a NUL in
+    a text parameter is stored as U+FFFD, so that such a value cannot fail its whole
+    batch (lookups are replaced alike, so they still find it)."""
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, [_nul_free(row) for row in parameters]
+    return statement, _nul_free(parameters)
+
+
+def _nul_free(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        if any(isinstance(value, str) and "\x00" in value for value in parameters.values()):
+            return {key: _replace_nul(value) for key, value in parameters.items()}
+        return parameters
+    if isinstance(parameters, list | tuple) and any(
+        isinstance(value, str) and "\x00" in value for value in parameters
+    ):
+        return type(parameters)(_replace_nul(value) for value in parameters)
+    return parameters
+
+
+def _replace_nul(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def _as_stored(dialect: str, text: str) -> str:
+    """`text` as the database gives it back (what `RETURNING` answers is matched with)."""
+    return text.replace("\x00", "\ufffd") if dialect == "postgresql" else text
 
 
 def _use_immediate_transactions(engine: Engine, *, wal: bool) -> None:
@@ -221,7 +260,11 @@ class Store:
             StoreError: the database failed (locked past its timeout, full, broken).
         """
         d = s.deliveries
-        deliveries = [(src, _fitting(i), headers, body) for src, i, headers, body in deliveries]
+        # In the form the database answers with, so that its answers match the rows.
+        deliveries = [
+            (_as_stored(self.dialect, src), _as_stored(self.dialect, _fitting(i)), headers, body)
+            for src, i, headers, body in deliveries
+        ]
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for source, delivery_id, headers, body in deliveries:
             rows.setdefault(
