@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from feedbackloop.rules import InMemoryWindowCounts
 from feedbackloop.store import Store
 from feedbackloop.store import _schema as schema
 from feedbackloop.store._windows import ROLLUPS, SECOND, seconds_of, tiles
@@ -87,11 +88,11 @@ class TestTiles:
 
 
 def expected(occurrences: list[datetime], at: datetime, within: timedelta) -> int:
-    """The occurrences whose second overlaps `(at - within, at]`: what "exact to the
-    second" means."""
-    start, end = schema.to_micros(at - within), schema.to_micros(at)
-    seconds = [schema.to_micros(moment) // SECOND * SECOND for moment in occurrences]
-    return sum(1 for second in seconds if second <= end and second + SECOND > start)
+    """The occurrences in `(at - within, at]`, every time compared by its second (as
+    `InMemoryWindowCounts` compares them): exact for times on whole seconds."""
+    start, end = (schema.to_micros(moment) // SECOND for moment in (at - within, at))
+    seconds = [schema.to_micros(moment) // SECOND for moment in occurrences]
+    return sum(1 for second in seconds if start < second <= end)
 
 
 moments = st.integers(min_value=0, max_value=2 * DAY).map(
@@ -106,7 +107,7 @@ class TestCounts:
         occurrences=st.lists(moments, max_size=30),
         asked=st.lists(st.tuples(moments, lengths), min_size=1, max_size=6),
     )
-    def test_a_count_is_the_occurrences_whose_second_overlaps_the_window(
+    def test_a_count_is_the_occurrences_whose_second_falls_in_the_window(
         self, occurrences: list[datetime], asked: list[tuple[datetime, timedelta]]
     ) -> None:
         """However long the window, and wherever in a second or a minute it ends."""
@@ -119,6 +120,34 @@ class TestCounts:
                     assert tx.count("r", "g", at, within) == expected(occurrences, at, within)
         finally:
             store.close()
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        occurrences=st.lists(moments, max_size=30),
+        asked=st.lists(st.tuples(moments, lengths), min_size=1, max_size=6),
+    )
+    def test_the_store_counts_as_the_rules_in_memory_counts_do(
+        self, occurrences: list[datetime], asked: list[tuple[datetime, timedelta]]
+    ) -> None:
+        """A rule tested with in-memory counts fires at the same signal in production."""
+        memory = InMemoryWindowCounts()
+        store = Store("sqlite://")
+        try:
+            with store.transaction() as tx:
+                for moment in sorted(occurrences):
+                    tx.record("r", "g", moment, timedelta(days=3))
+                    memory.record("r", "g", moment, timedelta(days=3))
+                for at, within in asked:
+                    assert tx.count("r", "g", at, within) == memory.count("r", "g", at, within)
+        finally:
+            store.close()
+
+    def test_an_occurrence_exactly_a_window_ago_is_outside_it(self, store: Store) -> None:
+        """`(at - within, at]`: on whole seconds, the opening instant is out."""
+        with store.transaction() as tx:
+            tx.record("r", "g", T0, timedelta(seconds=10))
+            assert tx.record("r", "g", T0 + timedelta(seconds=10), timedelta(seconds=10)) == 1
+            assert tx.record("r", "g", T0 + timedelta(seconds=9), timedelta(seconds=10)) == 2
 
     def test_a_day_of_occurrences_counts_on_every_backend(self, store: Store) -> None:
         """One occurrence every 7 minutes for a day, counted over windows of all lengths."""

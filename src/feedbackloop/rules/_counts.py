@@ -118,10 +118,10 @@ class InMemoryWindowCounts:
         self._series: dict[tuple[str, str], _Series] = {}
 
     def _span(self, at: datetime, within: timedelta) -> tuple[int, int]:
-        """The current bucket and the oldest bucket still inside the window."""
+        """The current bucket and the oldest bucket inside the window: the one after the
+        bucket holding `at - within` (times compare by their bucket, as the store's do)."""
         bucket = (at - _EPOCH) // self._resolution
-        width = -(-within // self._resolution)  # ceiling: a partial bucket still counts
-        return bucket, bucket - width + 1
+        return bucket, (at - within - _EPOCH) // self._resolution + 1
 
     def record(self, rule: str, group_key: str, at: datetime, within: timedelta) -> int:
         """Record one occurrence; see `WindowCounts.record`."""

@@ -57,9 +57,11 @@ def _start_from(micros: int, width: int) -> int:
 
 
 def lowest_counted(since: datetime) -> int:
-    """The lowest bucket start a window opening at `since` counts: the second holding
-    any part of it after `since`."""
-    return s.to_micros(since) - SECOND + 1
+    """The lowest bucket start a window opening at `since` counts: the second after the
+    one holding `since`. Times compare by their second (as `InMemoryWindowCounts`
+    compares them), which is exact for times on whole seconds: a window of 10 s at
+    09:00:10 holds 09:00:01 to 09:00:10, not 09:00:00."""
+    return bucket_of(s.to_micros(since)) + SECOND
 
 
 def window(at: datetime, within: timedelta) -> tuple[int, int]:
