@@ -281,3 +281,33 @@ def test_every_command_has_help_for_newcomers() -> None:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
         assert len(result.output) > 200
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b'{"id": ' + b"9" * 5000 + b"}", "not JSON: Exceeds the limit"),
+        (b'{"source": "sentry", "headers": ["a"], "body": {}}', "headers must be an object"),
+    ],
+)
+def test_replay_names_what_is_wrong_with_a_file(
+    app_file: Path, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    """An unreadable saved file: one line naming it and the problem, exit 1."""
+    saved = tmp_path / "saved.json"
+    saved.write_bytes(content)
+    result = runner.invoke(app, ["replay", "--app", f"{app_file}:loop", str(saved)])
+    assert result.exit_code == 1
+    assert "saved.json" in result.output
+    assert problem in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("option", "value"), [("--port", "70000"), ("--log-level", "loud")])
+def test_serve_refuses_an_impossible_option_before_starting(
+    app_file: Path, option: str, value: str
+) -> None:
+    result = runner.invoke(app, ["serve", "--app", f"{app_file}:loop", option, value])
+    assert result.exit_code == 2
+    assert option in result.output

@@ -66,3 +66,20 @@ def test_keep_replays_the_week_as_redeliveries(tmp_path: Path) -> None:
     again = anyio.run(lambda: run_demo(seed=5, db=db, keep=True))
     assert again.tickets == first.tickets
     assert again.duplicates == again.deliveries
+
+
+def test_the_demo_never_deletes_a_file_it_did_not_write(tmp_path: Path) -> None:
+    """--db pointing at anything else (a real store, a source file) is refused, untouched."""
+    precious = tmp_path / "feedback.py"
+    precious.write_text("loop = ...\n")
+    result = runner.invoke(app, ["demo", "--db", str(precious)])
+    assert result.exit_code == 1
+    assert "is not a database the demo wrote" in result.output
+    assert precious.read_text() == "loop = ...\n"
+
+
+def test_a_store_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--db", str(tmp_path / "missing" / "demo.db")])
+    assert result.exit_code == 1
+    assert "Error: cannot open the store" in result.output
+    assert "Traceback" not in result.output

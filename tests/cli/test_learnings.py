@@ -120,3 +120,11 @@ def test_an_unknown_tracker_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "jira:OPS-12: no tracker 'jira'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_postmortem_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    postmortem = tmp_path / "pm.md"
+    postmortem.write_bytes(b"# Postmortem\n\xff")
+    result = runner.invoke(app, ["learn", str(postmortem), "--dry-run"])
+    assert result.exit_code == 1
+    assert "pm.md: not UTF-8 text" in result.output

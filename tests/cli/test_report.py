@@ -91,3 +91,25 @@ def test_a_bad_since_is_refused_with_advice(store: str) -> None:
     result = runner.invoke(app, ["report", "--store", store, "--since", "last week"])
     assert result.exit_code == 2
     assert "neither a duration" in result.output
+
+
+@pytest.mark.parametrize("since", ["99999999d", "0001-01-01"])
+def test_a_moment_out_of_range_is_refused(store: str, since: str) -> None:
+    result = runner.invoke(app, ["report", "--store", store, "--since", since])
+    assert result.exit_code == 2
+    assert "is not between 1970 and 9999" in result.output
+
+
+def test_an_output_that_cannot_be_written_is_one_line(store: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--store", store, "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"Error: cannot write {tmp_path}: Is a directory" in result.output
+
+
+def test_a_file_that_is_not_a_store_is_one_line(tmp_path: Path) -> None:
+    """A store URL naming some other file: said so, not a database error's traceback."""
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database " * 100)
+    result = runner.invoke(app, ["report", "--store", f"sqlite:///{other}"])
+    assert result.exit_code == 1
+    assert "file is not a database" in result.output

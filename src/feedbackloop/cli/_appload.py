@@ -137,6 +137,24 @@ def fail(message: str, *, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def read_text(path: Path) -> str:
+    """A UTF-8 text file's contents; one that cannot be read is a one-line error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror or exc}") from None
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file; one that cannot be written is a one-line error."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 @contextmanager
 def loop_from(spec: str, *, debug: bool) -> Iterator[Loop]:
     """Load the loop, hand it over, close it; errors become one line unless `debug`."""

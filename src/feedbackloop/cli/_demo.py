@@ -13,7 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from feedbackloop.cli._app import app
+from feedbackloop.cli._appload import fail
 from feedbackloop.demo import DEFAULT_DB, DemoSummary, run_demo
+from feedbackloop.errors import FeedbackLoopError
 
 
 def print_summary(summary: DemoSummary, console: Console) -> None:
@@ -91,7 +93,10 @@ def demo(
         def advance(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=what[:60])
 
-        summary = anyio.run(lambda: run_demo(seed=seed, db=db, keep=keep, progress=advance))
+        try:
+            summary = anyio.run(lambda: run_demo(seed=seed, db=db, keep=keep, progress=advance))
+        except FeedbackLoopError as exc:
+            raise fail(str(exc)) from None
     console.print(
         f"Played {summary.deliveries} webhooks from {summary.since:%a %d %b} to "
         f"{summary.until:%a %d %b %Y} in {time.perf_counter() - started:.1f}s "

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from feedbackloop._models import ActionItem, Learning
 from feedbackloop.cli._app import app
-from feedbackloop.cli._appload import APP_HELP, DebugOption, call, fail, loop_from
+from feedbackloop.cli._appload import APP_HELP, DebugOption, call, fail, loop_from, read_text
 from feedbackloop.errors import FeedbackLoopError
 from feedbackloop.learnings import RecordedLearning, parse_postmortem
 
@@ -84,9 +84,7 @@ def learn(
         return
     assert postmortem is not None
     try:
-        learning = parse_postmortem(
-            postmortem.read_text(encoding="utf-8"), incident_ids=incident or ()
-        )
+        learning = parse_postmortem(read_text(postmortem), incident_ids=incident or ())
     except FeedbackLoopError as exc:
         if debug:
             raise

@@ -22,11 +22,22 @@ def parse_moment(value: str, *, now: datetime) -> datetime:
     relative = _RELATIVE.match(value)
     if relative:
         amount, unit = relative.groups()
-        return now - timedelta(**{_UNITS[unit.lower()]: int(amount)})
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is neither a duration (7d, 24h, 2w, 30m) nor an ISO date (2026-11-02)"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        try:
+            moment = now - timedelta(**{_UNITS[unit.lower()]: int(amount)})
+        except OverflowError:
+            moment = _EARLIEST - timedelta(days=1)  # refused below
+    else:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r} is neither a duration (7d, 24h, 2w, 30m) nor an ISO date (2026-11-02)"
+            ) from None
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not _EARLIEST <= moment <= _LATEST:
+        raise typer.BadParameter(f"{value!r} is not between 1970 and 9999")
+    return moment
+
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)

@@ -21,6 +21,7 @@ from feedbackloop.cli._appload import (
     core_of,
     fail,
     loop_from,
+    read_text,
 )
 from feedbackloop.connectors import Event
 from feedbackloop.errors import FeedbackLoopError, ValidationError
@@ -34,10 +35,10 @@ class _Saved:
 
 
 def _documents(path: Path) -> Iterator[_Saved]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         whole = json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON as a whole (or a number too long to read)
         whole = None
     else:
         for index, item in enumerate(whole if isinstance(whole, list) else [whole]):
@@ -47,9 +48,11 @@ def _documents(path: Path) -> Iterator[_Saved]:
         if not line.strip():
             continue
         try:
-            yield _Saved(f"{path}:{number}", json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{path}:{number}: not JSON: {exc.msg}") from None
+            document = json.loads(line)
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ValidationError(f"{path}:{number}: not JSON: {reason}") from None
+        yield _Saved(f"{path}:{number}", document)
 
 
 def _events(loop: Loop, saved: _Saved, source: str | None, headers: dict[str, str]) -> list[Event]:
@@ -60,8 +63,10 @@ def _events(loop: Loop, saved: _Saved, source: str | None, headers: dict[str, st
         and {"source", "body"} <= document.keys()
         and ("headers" in document)
     ):
-        name, body = str(document["source"]), document["body"]
-        headers = {**{str(k): str(v) for k, v in dict(document["headers"]).items()}, **headers}
+        name, body, saved_headers = str(document["source"]), document["body"], document["headers"]
+        if not isinstance(saved_headers, dict):
+            raise ValidationError(f"{saved.where}: headers must be an object of names and values")
+        headers = {**{str(k): str(v) for k, v in saved_headers.items()}, **headers}
     elif source is not None:
         name, body = source, document
     else:

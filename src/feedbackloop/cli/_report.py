@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from feedbackloop.cli._app import app
-from feedbackloop.cli._appload import DebugOption, fail
+from feedbackloop.cli._appload import DebugOption, fail, write_text
 from feedbackloop.cli._moments import parse_moment
 from feedbackloop.cli._tickets import OptionalAppOption, StoreOption, opened_store
 from feedbackloop.errors import FeedbackLoopError
@@ -74,5 +74,5 @@ def report(
     if output is None:
         typer.echo(rendered, nl=not rendered.endswith("\n"))
         return
-    output.write_text(rendered, encoding="utf-8")
+    write_text(output, rendered)
     typer.echo(f"Wrote the {output_format.value} report to {output}", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,13 +29,24 @@ def app_factory() -> Starlette:
     return asgi
 
 
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
 @app.command()
 def serve(
     app_spec: AppOption,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every one).")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[
         int,
         typer.Option(
@@ -45,7 +57,7 @@ def serve(
     max_body_size: Annotated[
         int, typer.Option(min=1, help="Largest webhook body accepted, in bytes (413 above).")
     ] = DEFAULT_MAX_BODY_SIZE,
-    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="uvicorn's log level.")] = LogLevel.info,
     debug: DebugOption = False,
 ) -> None:
     """Receive webhooks: POST /webhooks/{source}, GET /healthz, GET /metrics.
@@ -72,12 +84,12 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_level=log_level,
+            log_level=log_level.value,
         )
         return
     asgi = create_app(loop, max_body_size=max_body_size, close_loop=True)
     freeze_startup_heap()  # what start-up built lives as long as the server
     try:
-        uvicorn.run(asgi, host=host, port=port, log_level=log_level)
+        uvicorn.run(asgi, host=host, port=port, log_level=log_level.value)
     finally:
         close(loop)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
 
 from feedbackloop._loop import AsyncFeedbackLoop
 from feedbackloop.connectors.datadog import DatadogSource
@@ -23,9 +26,11 @@ from feedbackloop.connectors.sentry import SentrySource
 from feedbackloop.demo._scenario import START, Closure, Postmortem, week
 from feedbackloop.demo._vendor import SECRETS, Delivery, Vendors
 from feedbackloop.demo.rules import build_rules
-from feedbackloop.errors import FeedbackLoopError
+from feedbackloop.errors import ConfigurationError, FeedbackLoopError
 from feedbackloop.learnings import parse_postmortem
 from feedbackloop.server import create_app
+from feedbackloop.store import Store
+from feedbackloop.store._schema import meta
 
 __all__ = ["DEFAULT_DB", "DemoSummary", "TicketRow", "build_demo_loop", "run_demo", "summarize"]
 
@@ -192,10 +197,41 @@ def _closure(loop: AsyncFeedbackLoop, vendors: Vendors, step: Closure) -> Delive
     return vendors.jira_closed(link.key, link.title, step.at, resolution=step.resolution)
 
 
+_MARK = "written_by"
+_DEMO = "feedbackloop demo"
+
+
 def fresh(db: Path) -> None:
-    """Delete the demo's database (and SQLite's side files)."""
+    """Delete the demo's earlier database (and SQLite's side files).
+
+    Raises:
+        ConfigurationError: `db` is something else (a real store, any other file):
+            the demo never deletes what it did not write.
+    """
+    if db.exists() and not _written_by_demo(db):
+        raise ConfigurationError(
+            f"{db} exists and is not a database the demo wrote; pick another --db, or "
+            "remove it yourself"
+        )
     for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         path.unlink(missing_ok=True)
+
+
+def _written_by_demo(db: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            found = connection.execute(
+                "SELECT value FROM feedbackloop_meta WHERE key = ?", (_MARK,)
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(found == (_DEMO,))
+
+
+def _mark(store: Store) -> None:
+    """Say in the store that the demo wrote it (so that the next run may delete it)."""
+    with store.transaction() as tx:
+        tx.connection.execute(insert(meta).values(key=_MARK, value=_DEMO))
 
 
 async def run_demo(
@@ -216,6 +252,8 @@ async def run_demo(
         The summary of the week.
 
     Raises:
+        ConfigurationError: `db` exists and the demo did not write it.
+        StoreError: `db` cannot be opened.
         FeedbackLoopError: the app refused a delivery (a bug in the demo).
     """
     if not keep:
@@ -225,6 +263,8 @@ async def run_demo(
     vendors = Vendors(random.Random(seed + 1))  # noqa: S311 - a simulation, not security
     delivered = duplicates = 0
     async with build_demo_loop(f"sqlite:///{db}", clock) as loop:
+        if not keep:
+            _mark(loop.store)
         app = create_app(loop, worker=False)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:

@@ -28,7 +28,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -188,7 +194,7 @@ class Store:
         self._lock: Any = threading.RLock() if self.dialect == "sqlite" else nullcontext()
         try:
             upgrade(self.engine)
-        except OperationalError as exc:
+        except DBAPIError as exc:  # unreachable, or a file that is not a database
             raise StoreError(f"cannot open the store at {self._safe_url}: {_reason(exc)}") from exc
 
     @property
