@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
@@ -136,6 +137,20 @@ async def test_webhook_errors_never_show_the_webhook_url() -> None:
 
     assert "XXXXsecretXXXX" not in str(caught.value)
     assert "no_service" in str(caught.value)
+
+
+@respx.mock
+async def test_httpx_request_logs_never_show_the_webhook_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """httpx logs each request's URL at INFO; for a Slack webhook that is the secret."""
+    respx.post(WEBHOOK).respond(200, text="ok")
+    notifier = SlackNotifier(webhook_url=WEBHOOK)
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        await notifier.send(message())
+    await notifier.aclose()
+    assert "HTTP Request: POST" in caplog.text
+    assert "XXXXsecretXXXX" not in caplog.text
 
 
 def test_nothing_configured_names_the_settings() -> None:

@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json as jsonlib
+import logging
 import math
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +92,31 @@ _MIN_SECRET_LENGTH: Final = 4
 _MAX_VENDOR_MESSAGE: Final = 500
 
 _log = get_logger("http")
+
+_CLIENTS: weakref.WeakSet[HTTPClient] = weakref.WeakSet()
+"""The live clients, whose secrets `_HttpxLogRedactor` removes."""
+
+
+class _HttpxLogRedactor(logging.Filter):
+    """httpx logs every request's URL at INFO, and some URLs are the credential (a
+    Slack incoming webhook): its records go out with the clients' secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _redacted(str(arg)) if isinstance(arg, str | httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _redacted(text: str) -> str:
+    for client in list(_CLIENTS):
+        text = client.redact(text)
+    return redact_text(text)
+
+
+_HTTPX_REDACTOR = _HttpxLogRedactor()
 
 
 async def sleep(seconds: float) -> None:
@@ -422,6 +449,8 @@ class HTTPClient:
             self._remember_secrets([auth[1]])
         self._remember_header_secrets(headers)
         self._clients: dict[int, tuple[object, httpx.AsyncClient]] = {}
+        _CLIENTS.add(self)
+        logging.getLogger("httpx").addFilter(_HTTPX_REDACTOR)  # once: the same filter
 
     def __repr__(self) -> str:
         return f"HTTPClient(connector={self.connector!r}, base_url={self.base_url!r})"
