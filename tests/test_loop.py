@@ -37,6 +37,7 @@ from feedbackloop.errors import (
     AmbiguousRequestError,
     BadRequestError,
     ConfigurationError,
+    RateLimitError,
     ServerError,
     SignatureError,
 )
@@ -332,6 +333,24 @@ class TestFailures:
             statuses += [e.status for e in loop.run_effects()]
         assert statuses == ["retrying", "retrying", "dead"]
         assert len(loop.dead_letters()) == 1
+
+    def test_a_rate_limit_that_does_not_say_when_it_ends_waits_a_minute_then_two(
+        self, flaky: FlakyTracker
+    ) -> None:
+        """GitHub's secondary limits: the effect is not tried again within seconds."""
+        flaky.failures.extend(
+            RateLimitError("secondary rate limit", retry_after=None, status_code=403)
+            for _ in range(2)
+        )
+        clock = Clock()
+        with FeedbackLoop(
+            ticket_rules(), trackers={"local": flaky}, store="sqlite://", clock=clock
+        ) as loop:
+            tried = [[e.status for e in loop.ingest(error()).effects]]
+            for seconds in (59, 2, 119, 2):
+                clock.advance(timedelta(seconds=seconds))
+                tried.append([e.status for e in loop.run_effects()])
+        assert tried == [["retrying"], [], ["retrying"], [], ["done"]]
 
     def test_a_lost_answer_is_reconciled_by_the_marker(
         self, loop: FeedbackLoop, flaky: FlakyTracker

@@ -48,6 +48,10 @@ _log = get_logger("effects")
 
 _TRANSIENT = (RateLimitError, ServerError, TransportError)
 
+_UNSAID_RATE_LIMIT_WAIT = 60.0
+"""Seconds before the next try of an effect refused by a rate limit that did not say
+when it ends (doubled at each try): GitHub asks for at least a minute."""
+
 
 @dataclass(frozen=True, slots=True)
 class EffectResult:
@@ -132,9 +136,12 @@ class EffectRunner:
             self._on_failed(effect, exc, final)
         if not final:
             # A vendor that asked for a wait (Retry-After, beyond what the HTTP layer
-            # waits itself) gets it: the effect is not claimed again before then.
+            # waits itself) gets it: the effect is not claimed again before then. A
+            # rate limit that does not say when it ends waits a minute, then two, ...
             now = self.clock()
             wait = exc.retry_after if isinstance(exc, RateLimitError) else None
+            if isinstance(exc, RateLimitError) and wait is None:
+                wait = _UNSAID_RATE_LIMIT_WAIT * 2 ** max(effect.attempts - 1, 0)
             retry_at = now + timedelta(seconds=wait) if wait else None
             self.store.release_effect(effect.id, now=now, error=error, retry_at=retry_at)
             _log.warning("effect.retrying", kind=effect.kind, effect_id=effect.id, error=error)

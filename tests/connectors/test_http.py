@@ -337,6 +337,18 @@ class TestRateLimits:
         assert route.call_count == 1
         assert sleeper.waits == []
 
+    async def test_a_rate_limit_that_does_not_say_when_it_ends_fails_at_once(
+        self, client: HTTPClient, sleeper: Sleeper, respx_mock: respx.MockRouter
+    ) -> None:
+        """GitHub's secondary limits: no hammering within seconds; the caller waits."""
+        route = respx_mock.post(f"{API}/issues").respond(
+            403, json={"message": "You have exceeded a secondary rate limit"}
+        )
+        with pytest.raises(RateLimitError) as caught:
+            await client.post("/issues", json={})
+        assert caught.value.retry_after is None
+        assert (route.call_count, sleeper.waits) == (1, [])
+
     async def test_rate_limits_that_persist_raise_rate_limit_error(
         self, client: HTTPClient, respx_mock: respx.MockRouter
     ) -> None:

@@ -633,7 +633,11 @@ class HTTPClient:
             response, connector=self.connector, now=self._clock(), redact=self.redact
         )
         if isinstance(error, RateLimitError):
-            if error.retry_after is not None and error.retry_after > self.retry.max_wait:
+            # A rate-limited 403 that does not say when the limit ends is GitHub's
+            # secondary limit: not retried within seconds (GitHub asks for at least a
+            # minute); the caller waits. A bare 429 is retried here with backoff.
+            secondary = error.status_code == 403 and error.retry_after is None
+            if secondary or (error.retry_after or 0) > self.retry.max_wait:
                 raise error
             raise _RetryableError(error, wait=error.retry_after, reason=str(response.status_code))
         if isinstance(error, ServerError) and safe:
