@@ -93,13 +93,16 @@ class FakeGitHub:
     def get(self, request: httpx.Request, number: str) -> httpx.Response:
         return httpx.Response(200, json=self._issue(int(number)))
 
-    def close_by_hand(self, number: int, reason: str) -> tuple[dict[str, str], bytes]:
-        """A developer closes the issue on github.com: GitHub sends the webhook."""
+    def close_by_hand(
+        self, number: int, reason: str, *, repository: str = REPO
+    ) -> tuple[dict[str, str], bytes]:
+        """A developer closes the issue on github.com: GitHub sends the webhook, naming
+        the repository as GitHub spells it."""
         issue = self._issue(number)
         issue.update(state="closed", state_reason=reason)
         payload = json.loads(EXAMPLE.read_text())
         payload["action"] = "closed"
-        payload["repository"]["full_name"] = REPO
+        payload["repository"]["full_name"] = repository
         payload["issue"].update(
             number=number,
             state="closed",
@@ -175,3 +178,12 @@ def test_a_late_recurrence_opens_a_new_issue_naming_the_old(
     assert list(github.issues) == [1, 2]
     assert f"Previously: {REPO}#1" in github.issues[2]["body"]
     assert [link.generation for link in loop.tickets()] == [1, 2]
+
+
+def test_a_closure_reported_with_the_repositorys_own_letter_case_closes_the_link(
+    loop: FeedbackLoop, github: FakeGitHub
+) -> None:
+    """The rule names `acme/api`, GitHub's webhook says `Acme/API`: the same issue."""
+    loop.ingest(error(timedelta(0)))
+    loop.handle_webhook("github", *github.close_by_hand(1, "completed", repository="Acme/API"))
+    assert loop.tickets()[0].status == "closed"

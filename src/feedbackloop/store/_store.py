@@ -809,11 +809,14 @@ class StoreTransaction:
         return {link.id: link for link in map(_link, rows)}
 
     def link_for_ticket(self, tracker: str, key: str) -> TicketLink | None:
-        """The link of ticket `key` in `tracker`."""
+        """The link of ticket `key` in `tracker`, the key's letter case aside: GitHub
+        reports `Acme/API#7` for the issue filed in `acme/api`, and Jira's keys ignore
+        case too."""
         t = s.ticket_links
-        row = self.connection.execute(
-            select(t).where(t.c.tracker == tracker, t.c.key == key).order_by(t.c.id.desc()).limit(1)
-        ).first()
+        newest = select(t).where(t.c.tracker == tracker).order_by(t.c.id.desc()).limit(1)
+        row = self.connection.execute(newest.where(t.c.key == key)).first()
+        if row is None:
+            row = self.connection.execute(newest.where(func.lower(t.c.key) == key.lower())).first()
         return None if row is None else _link(row)
 
     def open_link_for_theme(self, *, fingerprint: str, theme: str) -> TicketLink | None:
