@@ -311,3 +311,15 @@ def test_serve_refuses_an_impossible_option_before_starting(
     result = runner.invoke(app, ["serve", "--app", f"{app_file}:loop", option, value])
     assert result.exit_code == 2
     assert option in result.output
+
+
+@pytest.mark.parametrize("command", [["tickets"], ["dead-letters", "list"], ["report"]])
+def test_reading_a_store_that_does_not_exist_says_so_and_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A mistyped --store path is not turned into an empty store that shows nothing."""
+    typo = tmp_path / "feedbak.db"
+    result = runner.invoke(app, [*command, "--store", f"sqlite:///{typo}"])
+    assert result.exit_code == 1
+    assert f"no store at {typo}" in result.output
+    assert not typo.exists()

@@ -6,11 +6,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from feedbackloop.cli._app import app
 from feedbackloop.cli._appload import APP_HELP, DebugOption, core_of, fail, loop_from
@@ -40,11 +43,14 @@ class Status(StrEnum):
 
 @contextmanager
 def opened_store(app_spec: str | None, url: str, *, debug: bool) -> Iterator[Store]:
-    """The app's store, or the store at `url`."""
+    """The app's store, or the store at `url` (an SQLite file must exist: these
+    commands read, and a mistyped path would otherwise become an empty store)."""
     if app_spec is not None:
         with loop_from(app_spec, debug=debug) as loop:
             yield core_of(loop).store
         return
+    if (path := _sqlite_file(url)) is not None and not path.exists():
+        raise fail(f"no store at {path}; pass --store or --app")
     try:
         store = Store(url)
     except FeedbackLoopError as exc:
@@ -55,6 +61,17 @@ def opened_store(app_spec: str | None, url: str, *, debug: bool) -> Iterator[Sto
         yield store
     finally:
         store.close()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite store URL names (None: another backend, memory, or no URL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # Store says what is wrong with it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 @app.command()
