@@ -323,3 +323,19 @@ def test_reading_a_store_that_does_not_exist_says_so_and_creates_nothing(
     assert result.exit_code == 1
     assert f"no store at {typo}" in result.output
     assert not typo.exists()
+
+
+def test_check_fails_on_an_api_url_without_a_scheme(tmp_path: Path) -> None:
+    """`api_url="api.github.com"` is named before anything is sent to it."""
+    path = tmp_path / "bad_url.py"
+    path.write_text(
+        "from feedbackloop import FeedbackLoop\n"
+        "from feedbackloop.connectors.github import GitHubTracker\n"
+        "from feedbackloop.rules import RuleSet\n"
+        "loop = FeedbackLoop(RuleSet(), store='sqlite://', sources=[],\n"
+        "    trackers={'github': GitHubTracker(token='t', api_url='api.github.com')})\n"
+    )
+    result = runner.invoke(app, ["check", "--app", f"{path}:loop"])
+    assert result.exit_code == 1
+    assert "the API URL must be an http(s) URL" in result.output
+    assert "'api.github.com'" in result.output

@@ -186,3 +186,10 @@ def test_from_env_reads_the_webhook_url(monkeypatch: pytest.MonkeyPatch) -> None
 def test_markdown_converts_to_mrkdwn(markdown: str, mrkdwn: str) -> None:
     """Each Markdown construct has its Slack mrkdwn form."""
     assert to_mrkdwn(markdown) == mrkdwn
+
+
+def test_a_webhook_url_that_is_not_a_url_is_refused_without_showing_it() -> None:
+    """A mangled variable (no scheme) fails at once, and the secret stays out of it."""
+    with pytest.raises(ConfigurationError, match="webhook_url must be an http") as caught:
+        SlackNotifier(webhook_url="hooks.slack.com/services/T000/B000/XXXXsecretXXXX")
+    assert "XXXXsecretXXXX" not in str(caught.value)

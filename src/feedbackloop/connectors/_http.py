@@ -44,6 +44,7 @@ from feedbackloop.errors import (
     AmbiguousRequestError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConnectorError,
     HTTPError,
     NotFoundError,
@@ -61,6 +62,7 @@ __all__ = [
     "Sleep",
     "create_client",
     "error_for_response",
+    "require_http_url",
     "retry_after",
     "safe_url",
     "sleep",
@@ -197,6 +199,23 @@ def safe_url(url: httpx.URL | str) -> str:
         return url.path
     port = f":{url.port}" if url.port is not None else ""
     return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+def require_http_url(value: str, *, what: str, secret: bool = False) -> None:
+    """Refuse `value` unless it is an absolute http(s) URL with a host.
+
+    Raises:
+        ConfigurationError: naming `what`, and the value unless it is a `secret`.
+    """
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        shown = "(not shown: it is a secret)" if secret else repr(value)
+        raise ConfigurationError(
+            f"{what} must be an http(s) URL such as https://host/path; got {shown}"
+        )
 
 
 def retry_after(
@@ -432,6 +451,8 @@ class HTTPClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.connector = connector
+        if base_url:
+            require_http_url(str(base_url), what=f"{connector}: the API URL")
         self.retry = retry or RetryPolicy()
         self._options: dict[str, Any] = {
             "connector": connector,

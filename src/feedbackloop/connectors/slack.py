@@ -18,7 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from feedbackloop.connectors import Message
-from feedbackloop.connectors._http import HTTPClient, RetryPolicy, safe_url
+from feedbackloop.connectors._http import HTTPClient, RetryPolicy, require_http_url, safe_url
 from feedbackloop.connectors._markdown import (
     BulletList,
     Inline,
@@ -154,6 +154,8 @@ class SlackNotifier(HTTPConnector):
                 "slack: set FEEDBACKLOOP_SLACK_WEBHOOK_URL or FEEDBACKLOOP_SLACK_BOT_TOKEN "
                 "(or pass webhook_url=... or bot_token=...)"
             )
+        if self._webhook:
+            require_http_url(self._webhook, what=f"{name}: webhook_url", secret=True)
         self.name = name
         self.channel = channel
         self.api_url = api_url.rstrip("/")
