@@ -550,6 +550,12 @@ class TestSyncAndAsync:
         loop.close()
         loop.close()
 
+    def test_a_tracker_that_is_not_one_is_named_when_the_loop_is_built(self) -> None:
+        with pytest.raises(
+            ConfigurationError, match=r"trackers\['jira'\] is a object, not a Tracker"
+        ):
+            FeedbackLoop(ticket_rules(), trackers={"jira": object()}, store="sqlite://")  # type: ignore[dict-item]
+
     def test_rules_must_be_a_rule_set(self) -> None:
         """Passing a list of rules names the expected type."""
         with pytest.raises(ConfigurationError, match=r"must be a feedbackloop\.rules\.RuleSet"):

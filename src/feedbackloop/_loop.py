@@ -209,9 +209,9 @@ class AsyncFeedbackLoop:
                 f"rules must be a feedbackloop.rules.RuleSet, not {type(rules).__name__}"
             )
         self.rules = rules
-        self.trackers: dict[str, Tracker] = dict(trackers or {})
-        self.notifiers: dict[str, Notifier] = dict(notifiers or {})
-        self.escalators: dict[str, Escalator] = dict(escalators or {})
+        self.trackers: dict[str, Tracker] = _connectors("trackers", trackers, Tracker)
+        self.notifiers: dict[str, Notifier] = _connectors("notifiers", notifiers, Notifier)
+        self.escalators: dict[str, Escalator] = _connectors("escalators", escalators, Escalator)
         if plugins is None:
             self.plugins = get_plugin_manager()
         elif isinstance(plugins, pluggy.PluginManager):
@@ -1070,6 +1070,21 @@ def _merged(stored: Incident | None, update: Incident) -> Incident:
             "timeline": merged_timeline,
         }
     )
+
+
+_C = TypeVar("_C")
+
+
+def _connectors(what: str, given: Mapping[str, _C] | None, kind: Any) -> dict[str, _C]:
+    """`given` by name, each checked to be a `kind`: a wrong object fails here, naming
+    itself, not at the first action that uses it."""
+    for name, connector in (given or {}).items():
+        if not isinstance(connector, kind):
+            raise ConfigurationError(
+                f"{what}[{name!r}] is a {type(connector).__name__}, not a {kind.__name__} "
+                f"(see feedbackloop.connectors.{kind.__name__})"
+            )
+    return dict(given or {})
 
 
 def _shut(
