@@ -39,6 +39,14 @@ def error(at: timedelta, *, title: str = "timeout after 31ms", **fields: Any) ->
     return Signal(source="sentry", service="api", title=title, occurred_at=T0 + at, **fields)
 
 
+def first_ticket(loop: FeedbackLoop) -> str:
+    """The key of the ticket the first error (at T0) opens."""
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert link.key is not None
+    return link.key
+
+
 def close(loop: FeedbackLoop, key: str, at: timedelta, resolution: str | None = None) -> None:
     loop.ingest(
         TicketChange(
@@ -79,10 +87,8 @@ def test_recurrence_comments_are_throttled_by_update_every(
 
 def test_closing_the_ticket_marks_the_link_closed(loop: FeedbackLoop) -> None:
     """An inbound TicketChange closes the link with its resolution."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, HOUR, "completed")
+    key = first_ticket(loop)
+    close(loop, key, HOUR, "completed")
     [closed] = loop.tickets()
     assert (closed.status, closed.resolution) == ("closed", "completed")
 
@@ -91,11 +97,9 @@ def test_a_regression_soon_after_closing_reopens_the_ticket(
     loop: FeedbackLoop, local: LocalTracker
 ) -> None:
     """Within reopen_within the same ticket is reopened with a 'regressed' comment."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    anyio.run(local.close, link.key)
-    close(loop, link.key, HOUR)
+    key = first_ticket(loop)
+    anyio.run(local.close, key)
+    close(loop, key, HOUR)
     outcome = loop.ingest(error(3 * HOUR))
     [ticket] = local.tickets()
     assert [e.kind for e in outcome.effects] == ["reopen"]
@@ -107,10 +111,8 @@ def test_an_occurrence_from_before_the_closure_leaves_the_ticket_closed(
     loop: FeedbackLoop, local: LocalTracker
 ) -> None:
     """A retry or a backfill of an occurrence older than the fix counts, and reopens nothing."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, 2 * HOUR)
+    key = first_ticket(loop)
+    close(loop, key, 2 * HOUR)
     outcome = loop.ingest(error(HOUR))
     [after] = loop.tickets()
     assert (outcome.effects, after.status, after.occurrences) == ((), "closed", 2)
@@ -121,10 +123,8 @@ def test_an_occurrence_from_before_the_closure_opens_no_new_ticket(
     loop: FeedbackLoop, local: LocalTracker
 ) -> None:
     """Long after the closure too, an old occurrence arriving late is history, not news."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, timedelta(days=10))
+    key = first_ticket(loop)
+    close(loop, key, timedelta(days=10))
     loop.ingest(error(timedelta(days=5)))
     assert [t.status for t in loop.tickets()] == ["closed"]
     assert len(local.tickets()) == 1
@@ -134,10 +134,8 @@ def test_a_late_recurrence_opens_a_new_linked_ticket(
     loop: FeedbackLoop, local: LocalTracker
 ) -> None:
     """After reopen_within, a new ticket names the old one."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, HOUR)
+    key = first_ticket(loop)
+    close(loop, key, HOUR)
     loop.ingest(error(timedelta(days=5)))
     old, new = loop.tickets()
     assert (old.status, new.status, new.generation, new.previous_id) == (
@@ -151,10 +149,8 @@ def test_a_late_recurrence_opens_a_new_linked_ticket(
 
 def test_a_wont_fix_closure_is_not_reopened(loop: FeedbackLoop, local: LocalTracker) -> None:
     """Tickets closed as not planned stay closed; the occurrence is still counted."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, HOUR, "not_planned")
+    key = first_ticket(loop)
+    close(loop, key, HOUR, "not_planned")
     outcome = loop.ingest(error(2 * HOUR))
     assert outcome.effects == ()
     [still] = loop.tickets()
@@ -255,12 +251,10 @@ def test_a_regression_reopen_keeps_the_closure_before_it(loop: FeedbackLoop) -> 
 
 def test_a_ticket_reopened_in_the_tracker_marks_its_closure(loop: FeedbackLoop) -> None:
     """An inbound reopen sets reopened_at on the closure, caused by the ticket."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, HOUR)
+    key = first_ticket(loop)
+    close(loop, key, HOUR)
     loop.ingest(
-        TicketChange(tracker="local", key=link.key, change="reopened", occurred_at=T0 + 2 * HOUR)
+        TicketChange(tracker="local", key=key, change="reopened", occurred_at=T0 + 2 * HOUR)
     )
     [closure] = loop.store.closures()
     assert (closure.reopened_at, closure.reopen_cause) == (T0 + 2 * HOUR, "ticket")
@@ -268,20 +262,16 @@ def test_a_ticket_reopened_in_the_tracker_marks_its_closure(loop: FeedbackLoop) 
 
 def test_a_repeated_close_records_one_closure(loop: FeedbackLoop) -> None:
     """A second 'closed' change for a closed ticket adds no closure."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, HOUR)
-    close(loop, link.key, 2 * HOUR)
+    key = first_ticket(loop)
+    close(loop, key, HOUR)
+    close(loop, key, 2 * HOUR)
     assert [c.closed_at for c in loop.store.closures()] == [T0 + HOUR]
 
 
 def test_a_regression_in_a_batch_marks_the_closure_reopened(loop: FeedbackLoop) -> None:
     """ingest_many reopens through its batch transaction and records the reopening."""
-    loop.ingest(error(timedelta(0)))
-    [link] = loop.tickets()
-    assert link.key is not None
-    close(loop, link.key, HOUR)
+    key = first_ticket(loop)
+    close(loop, key, HOUR)
     loop.ingest_many([error(2 * HOUR), error(3 * HOUR)])
     [closure] = loop.store.closures()
     assert (closure.reopened_at, closure.reopen_cause) == (T0 + 2 * HOUR, "regression")

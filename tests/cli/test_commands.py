@@ -37,17 +37,23 @@ def test_check_prints_the_rule_table_and_passes(app_file: Path) -> None:
     assert "OK: 1 rule(s)" in result.output
 
 
+def check(tmp_path: Path, *lines: str) -> Any:
+    """`feedbackloop check` of an app file made of `lines`."""
+    path = tmp_path / "checked.py"
+    path.write_text("\n".join(lines) + "\n")
+    return runner.invoke(app, ["check", "--app", f"{path}:loop"])
+
+
 def test_check_fails_on_a_rule_aimed_at_a_missing_tracker(tmp_path: Path) -> None:
     """A rule opening tickets in a tracker the loop lacks is an error; exit 1."""
-    path = tmp_path / "bad.py"
-    path.write_text(
-        "from feedbackloop import FeedbackLoop\n"
-        "from feedbackloop.connectors.sentry import SentrySource\n"
-        "from feedbackloop.rules import OpenTicket, Rule, RuleSet\n"
-        "loop = FeedbackLoop(RuleSet(Rule('r', then=OpenTicket('jira'))), store='sqlite://',\n"
-        "    sources=[SentrySource()])\n"
+    result = check(
+        tmp_path,
+        "from feedbackloop import FeedbackLoop",
+        "from feedbackloop.connectors.sentry import SentrySource",
+        "from feedbackloop.rules import OpenTicket, Rule, RuleSet",
+        "loop = FeedbackLoop(RuleSet(Rule('r', then=OpenTicket('jira'))), store='sqlite://',",
+        "    sources=[SentrySource()])",
     )
-    result = runner.invoke(app, ["check", "--app", f"{path}:loop"])
     assert result.exit_code == 1
     assert "uses tracker 'jira', which the loop does not have" in result.output
     assert "source 'sentry' has no webhook secret" in result.output
@@ -327,15 +333,14 @@ def test_reading_a_store_that_does_not_exist_says_so_and_creates_nothing(
 
 def test_check_fails_on_an_api_url_without_a_scheme(tmp_path: Path) -> None:
     """`api_url="api.github.com"` is named before anything is sent to it."""
-    path = tmp_path / "bad_url.py"
-    path.write_text(
-        "from feedbackloop import FeedbackLoop\n"
-        "from feedbackloop.connectors.github import GitHubTracker\n"
-        "from feedbackloop.rules import RuleSet\n"
-        "loop = FeedbackLoop(RuleSet(), store='sqlite://', sources=[],\n"
-        "    trackers={'github': GitHubTracker(token='t', api_url='api.github.com')})\n"
+    result = check(
+        tmp_path,
+        "from feedbackloop import FeedbackLoop",
+        "from feedbackloop.connectors.github import GitHubTracker",
+        "from feedbackloop.rules import RuleSet",
+        "loop = FeedbackLoop(RuleSet(), store='sqlite://', sources=[],",
+        "    trackers={'github': GitHubTracker(token='t', api_url='api.github.com')})",
     )
-    result = runner.invoke(app, ["check", "--app", f"{path}:loop"])
     assert result.exit_code == 1
     assert "the API URL must be an http(s) URL" in result.output
     assert "'api.github.com'" in result.output

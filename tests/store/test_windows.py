@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from feedbackloop.rules import InMemoryWindowCounts
-from feedbackloop.store import Store
+from feedbackloop.store import Store, StoreTransaction
 from feedbackloop.store import _schema as schema
 from feedbackloop.store._windows import ROLLUPS, SECOND, seconds_of, tiles
 
@@ -101,46 +103,49 @@ moments = st.integers(min_value=0, max_value=2 * DAY).map(
 lengths = st.integers(min_value=1, max_value=2 * DAY).map(lambda us: timedelta(microseconds=us))
 
 
+counted_windows = given(
+    occurrences=st.lists(moments, max_size=30),
+    asked=st.lists(st.tuples(moments, lengths), min_size=1, max_size=6),
+)
+"""Occurrences over two days, and windows of any length ending anywhere in them."""
+
+
+@contextmanager
+def counting(occurrences: list[datetime]) -> Iterator[StoreTransaction]:
+    """A transaction of a store in memory holding `occurrences`, in time order."""
+    store = Store("sqlite://")
+    try:
+        with store.transaction() as tx:
+            for moment in sorted(occurrences):
+                tx.record("r", "g", moment, timedelta(days=3))
+            yield tx
+    finally:
+        store.close()
+
+
 class TestCounts:
     @settings(max_examples=60, deadline=None)
-    @given(
-        occurrences=st.lists(moments, max_size=30),
-        asked=st.lists(st.tuples(moments, lengths), min_size=1, max_size=6),
-    )
+    @counted_windows
     def test_a_count_is_the_occurrences_whose_second_falls_in_the_window(
         self, occurrences: list[datetime], asked: list[tuple[datetime, timedelta]]
     ) -> None:
         """However long the window, and wherever in a second or a minute it ends."""
-        store = Store("sqlite://")
-        try:
-            with store.transaction() as tx:
-                for moment in occurrences:
-                    tx.record("r", "g", moment, timedelta(hours=1))
-                for at, within in asked:
-                    assert tx.count("r", "g", at, within) == expected(occurrences, at, within)
-        finally:
-            store.close()
+        with counting(occurrences) as tx:
+            for at, within in asked:
+                assert tx.count("r", "g", at, within) == expected(occurrences, at, within)
 
     @settings(max_examples=60, deadline=None)
-    @given(
-        occurrences=st.lists(moments, max_size=30),
-        asked=st.lists(st.tuples(moments, lengths), min_size=1, max_size=6),
-    )
+    @counted_windows
     def test_the_store_counts_as_the_rules_in_memory_counts_do(
         self, occurrences: list[datetime], asked: list[tuple[datetime, timedelta]]
     ) -> None:
         """A rule tested with in-memory counts fires at the same signal in production."""
         memory = InMemoryWindowCounts()
-        store = Store("sqlite://")
-        try:
-            with store.transaction() as tx:
-                for moment in sorted(occurrences):
-                    tx.record("r", "g", moment, timedelta(days=3))
-                    memory.record("r", "g", moment, timedelta(days=3))
-                for at, within in asked:
-                    assert tx.count("r", "g", at, within) == memory.count("r", "g", at, within)
-        finally:
-            store.close()
+        for moment in sorted(occurrences):
+            memory.record("r", "g", moment, timedelta(days=3))
+        with counting(occurrences) as tx:
+            for at, within in asked:
+                assert tx.count("r", "g", at, within) == memory.count("r", "g", at, within)
 
     def test_an_occurrence_exactly_a_window_ago_is_outside_it(self, store: Store) -> None:
         """`(at - within, at]`: on whole seconds, the opening instant is out."""
