@@ -8,7 +8,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedbackloop.fingerprint import derive_fingerprint, mask_volatile
+from feedbackloop.fingerprint import THEME_LENGTH, derive_fingerprint, mask_volatile, theme_of
 
 words = st.sampled_from(["timeout", "on", "order", "failed", "for", "user", "db", "call"])
 volatile = st.one_of(
@@ -107,3 +107,10 @@ class TestDerivation:
             env={"PYTHONHASHSEED": "123"},
         )
         assert out.stdout.strip() == "1d7ed884322fdc63bb969a789f2d730c"
+
+
+def test_a_theme_is_the_masked_title_cut_to_a_length_any_index_takes() -> None:
+    """PostgreSQL refuses index entries over about 2.7 KB; a theme stays far below it."""
+    title = "timeout after 3012ms: " + "é" * 5000
+    assert theme_of(title) == mask_volatile(title)[:THEME_LENGTH]
+    assert len(theme_of(title).encode()) <= 2 * 1024

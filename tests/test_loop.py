@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import anyio
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from feedbackloop import (
     AsyncFeedbackLoop,
@@ -30,6 +31,7 @@ from feedbackloop import (
     TimelineEntry,
     hookimpl,
 )
+from feedbackloop._loop import _unavailable
 from feedbackloop.connectors import Message, TicketDraft, TicketState
 from feedbackloop.connectors.local import LocalTracker
 from feedbackloop.connectors.sentry import SentrySource
@@ -253,6 +255,24 @@ class TestWebhooks:
             [failed] = loop.store.deliveries(status="failed")
             assert failed.delivery_id == "r-alert"
             assert failed.error == "RuntimeError: this rule cannot route event alerts"
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "unavailable"),
+    [("08006", True), ("40P01", True), ("53300", True), ("54000", False), ("22001", False)],
+)
+def test_only_a_store_that_cannot_serve_holds_every_delivery_back(
+    sqlstate: str, unavailable: bool
+) -> None:
+    """A lost connection waits for the lease; a refused row (an index entry too large,
+    54000) is the delivery's own failure."""
+
+    class DriverError(Exception):
+        pass
+
+    orig = DriverError("refused")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    assert _unavailable(OperationalError("INSERT ...", {}, orig)) is unavailable
 
 
 class TestIngest:

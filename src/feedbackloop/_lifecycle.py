@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Literal
 
 from feedbackloop._models import Signal, SignalStatus
-from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.fingerprint import theme_of
 from feedbackloop.rules import OpenTicket
 from feedbackloop.store import StoreTransaction, TicketLink
 
@@ -87,9 +87,7 @@ def plan_ticket(
     at = signal.occurred_at
     link = tx.current_link(rule, group_key)
     if link is None and action.correlate:
-        link = tx.open_link_for_theme(
-            fingerprint=signal.fingerprint, theme=mask_volatile(signal.title)
-        )
+        link = tx.open_link_for_theme(fingerprint=signal.fingerprint, theme=theme_of(signal.title))
     if link is None:
         if signal.status is SignalStatus.RESOLVED:
             return None
@@ -163,7 +161,7 @@ def _claim(
         marker=marker_for(rule, group_key, generation),
         status="pending",
         fingerprint=signal.fingerprint,
-        theme=mask_volatile(signal.title),
+        theme=theme_of(signal.title),
         title=action.render_title(signal),
         fields=_fields_of(action, signal),
         origin_source=signal.source,

@@ -44,7 +44,7 @@ from feedbackloop.connectors import (
     Tracker,
 )
 from feedbackloop.errors import ConfigurationError, PayloadError
-from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.fingerprint import theme_of
 from feedbackloop.insights import DigestPost, Options, Report, read_report
 from feedbackloop.insights._digest import post_digest as _post_digest
 from feedbackloop.insights._digest import resolve_target
@@ -151,6 +151,19 @@ def _deadlocked(exc: OperationalError) -> bool:
     """Whether the database rolled the transaction back to break a deadlock (or a
     serialization failure): starting it again is the remedy."""
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
+_UNAVAILABLE_CLASSES = ("08", "40", "53", "57", "58")
+"""PostgreSQL's SQLSTATE classes of a database that cannot serve now (connection,
+rollback, resources, operator intervention, system error), unlike one refusing a value."""
+
+
+def _unavailable(exc: OperationalError) -> bool:
+    """Whether the store could not serve at all (everything should wait), rather than
+    refusing one row (PostgreSQL: an index entry too large, say): SQLite's operational
+    errors (locked, I/O) are all of the first kind."""
+    state = getattr(exc.orig, "sqlstate", None)
+    return exc.connection_invalidated or state is None or state[:2] in _UNAVAILABLE_CLASSES
 
 
 def _content_key(prefix: str, event: Event) -> str:
@@ -380,8 +393,11 @@ class AsyncFeedbackLoop:
                         delivery.headers,
                         delivery.body,
                     )
-                except OperationalError:
-                    raise  # the store is unavailable: all of them wait for their lease
+                except OperationalError as exc:
+                    if _unavailable(exc):
+                        raise  # the store is unavailable: all of them wait for their lease
+                    failure = failure or exc
+                    self._give_up_on(delivery, exc)
                 except Exception as exc:
                     failure = failure or exc
                     self._give_up_on(delivery, exc)
@@ -397,7 +413,9 @@ class AsyncFeedbackLoop:
         one with attempts left is claimed again when its lease runs out."""
         if delivery.attempts < self.max_attempts:
             return
-        reason = f"{type(error).__name__}: {error}"
+        # A database's message may quote the row (PostgreSQL's DETAIL): its first line.
+        said = str(getattr(error, "orig", None) or error).strip().splitlines()
+        reason = f"{type(error).__name__}: {said[0] if said else ''}"
         self.store.finish_delivery(delivery.id, now=self.clock(), error=reason)
         _log.error(
             "delivery.failed",
@@ -839,7 +857,7 @@ class AsyncFeedbackLoop:
                 effect_id = step.effect_id
         elif isinstance(action, Comment):
             link = tx.open_link_for_theme(
-                fingerprint=signal.fingerprint, theme=mask_volatile(signal.title)
+                fingerprint=signal.fingerprint, theme=theme_of(signal.title)
             )
             if link is not None and link.tracker == action.tracker:
                 effect_id = tx.add_effect(
@@ -1107,8 +1125,8 @@ class FeedbackLoop:
     that is itself inside a running event loop (a notebook, say) — where it blocks that
     loop while it works; async code should use `AsyncFeedbackLoop` instead.
 
-    Use it as a context manager, or call `close()`. A loop left open is closed when it
-    is garbage-collected, or at the latest when the interpreter exits.
+    Use it as a context manager, or call `close()`. A loop left open is closed when the
+    interpreter exits (not before: an app built from it may still be serving).
     """
 
     def __init__(self, rules: RuleSet, **options: Any) -> None:
@@ -1121,8 +1139,10 @@ class FeedbackLoop:
             raise
         # Without it, an unclosed loop's portal would be stopped only when its context
         # manager is collected during the interpreter's shutdown, after the portal's
-        # thread can no longer run: the process would never exit.
-        self._closer = weakref.finalize(self, _shut, portal_cm, self._portal, self._core)
+        # thread can no longer run: the process would never exit. Tied to the portal,
+        # which the callback holds, so it runs at exit (or on close()), never when this
+        # wrapper alone is collected while its core serves on (create_app keeps the core).
+        self._closer = weakref.finalize(self._portal, _shut, portal_cm, self._portal, self._core)
 
     @property
     def core(self) -> AsyncFeedbackLoop:

@@ -34,7 +34,7 @@ import functools
 import hashlib
 import re
 
-__all__ = ["FINGERPRINT_VERSION", "derive_fingerprint", "mask_volatile"]
+__all__ = ["FINGERPRINT_VERSION", "THEME_LENGTH", "derive_fingerprint", "mask_volatile", "theme_of"]
 
 FINGERPRINT_VERSION = 1
 """The version of the algorithm `derive_fingerprint` implements."""
@@ -92,3 +92,15 @@ def derive_fingerprint(source: str, service: str | None, kind: str, title: str) 
     parts = ("v1", source, service or "", kind, mask_volatile(title))
     digest = hashlib.sha256(_SEPARATOR.join(parts).encode("utf-8"))
     return digest.hexdigest()[:32]
+
+
+THEME_LENGTH = 500
+"""The longest theme kept, in characters: stored themes are indexed, and PostgreSQL
+refuses an index entry over about 2.7 KB (500 characters are at most 2 KB)."""
+
+
+def theme_of(title: str) -> str:
+    """A title's theme: its volatile parts masked (`mask_volatile`), cut to
+    `THEME_LENGTH` characters. Signals and tickets sharing a theme are one problem
+    seen again (correlation, insights)."""
+    return mask_volatile(title)[:THEME_LENGTH]

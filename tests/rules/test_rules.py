@@ -185,11 +185,16 @@ class TestFunctionRules:
         with pytest.raises(RuleError, match="rule 'oops' returned 'jira'"):
             rules.evaluate(make_signal())
 
-    def test_a_function_returning_two_tickets_is_a_rule_error(self) -> None:
+    def test_a_function_returning_two_tickets_keeps_the_first_and_says_so(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Refusing would fail every signal it matches in production: one ticket a group."""
         rules = RuleSet()
-        rules.rule(name="both")(lambda signal, ctx: [JIRA, OpenTicket("github", repo="acme/api")])
-        with pytest.raises(RuleError, match="rule 'both' returned more than one OpenTicket"):
-            rules.evaluate(make_signal())
+        rules.rule(name="both")(
+            lambda signal, ctx: [JIRA, Notify("slack"), OpenTicket("github", repo="acme/api")]
+        )
+        assert rules.evaluate(make_signal()).actions == (JIRA, Notify("slack"))
+        assert "rule.second_open_ticket_dropped" in caplog.text
 
     def test_the_decorator_returns_the_function_unchanged(self) -> None:
         """The decorated function can still be called directly in tests."""

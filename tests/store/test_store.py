@@ -126,6 +126,16 @@ class TestSignals:
         kept = (row["service"], row["title"])
         assert kept in {("api\x00", "boom\x00!"), ("api\ufffd", "boom\ufffd!")}
 
+    def test_a_title_too_long_for_an_index_entry_is_stored_on_every_backend(
+        self, store: Store
+    ) -> None:
+        """The indexed theme is cut (PostgreSQL refuses index entries over 2.7 KB)."""
+        signal = Signal(source="sentry", title="x" + "é" * 6000, occurred_at=NOW)
+        with store.transaction() as tx:
+            assert tx.record_signal("k1", signal, rules=[], outcome="routed", now=NOW)
+        [row] = store.signal_rows()
+        assert (len(row["title"]), len(row["theme"])) == (6001, 500)
+
 
 class TestIncidents:
     def test_saving_an_incident_again_replaces_it(self, store: Store) -> None:

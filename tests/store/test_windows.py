@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -146,6 +147,33 @@ class TestCounts:
         with counting(occurrences) as tx:
             for at, within in asked:
                 assert tx.count("r", "g", at, within) == memory.count("r", "g", at, within)
+
+    @settings(max_examples=60, deadline=None)
+    @given(occurrences=st.lists(moments, max_size=30), within=lengths)
+    def test_recording_answers_as_the_rules_in_memory_counts_do(
+        self, occurrences: list[datetime], within: timedelta
+    ) -> None:
+        """Each occurrence's count, in time order, over a window of any length (not
+        only whole seconds: the in-memory counts keep what such a window needs)."""
+        memory = InMemoryWindowCounts()
+        with counting([]) as tx:
+            for moment in sorted(occurrences):
+                assert tx.record("r", "g", moment, within) == memory.record(
+                    "r", "g", moment, within
+                )
+
+    @pytest.mark.parametrize(
+        "seconds", [(20.7, 19.9), (19.5, 20.7, 20.2)], ids=["late", "late-in-the-same-second"]
+    )
+    def test_a_late_occurrence_is_counted_as_the_store_counts_it(
+        self, seconds: tuple[float, ...]
+    ) -> None:
+        """A window of 1.5 s: what a late arrival sees, in memory and in the store."""
+        memory, within = InMemoryWindowCounts(), timedelta(seconds=1.5)
+        with counting([]) as tx:
+            for second in seconds:
+                at = T0 + timedelta(seconds=second)
+                assert memory.record("r", "g", at, within) == tx.record("r", "g", at, within)
 
     def test_an_occurrence_exactly_a_window_ago_is_outside_it(self, store: Store) -> None:
         """`(at - within, at]`: on whole seconds, the opening instant is out."""

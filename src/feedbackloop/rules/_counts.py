@@ -143,15 +143,18 @@ class InMemoryWindowCounts:
                     buckets.insert(index, [bucket, 1])
                     break
         series.total += 1
-        # Prune against the newest bucket: in-order traffic keeps this O(1) amortised.
-        newest_oldest = buckets[-1][0] - (bucket - oldest)
+        # Prune against the newest bucket, keeping what any window of this length ending
+        # in it or later may count (the widest: ceil(within) buckets); in-order traffic
+        # keeps this O(1) amortised.
+        span = -(-within // self._resolution)
+        newest_oldest = buckets[-1][0] - span + 1
         if buckets[0][0] < newest_oldest:
             expired = 0
             while buckets[expired][0] < newest_oldest:
                 series.total -= buckets[expired][1]
                 expired += 1
             del buckets[:expired]
-        if buckets[-1][0] == bucket:
+        if buckets[-1][0] == bucket and oldest == newest_oldest:
             return series.total
         return sum(n for b, n in buckets if oldest <= b <= bucket)
 

@@ -15,6 +15,7 @@ from typing import TypeAlias, TypeVar
 
 from feedbackloop._models import Signal
 from feedbackloop.errors import RuleError
+from feedbackloop.logs import get_logger
 from feedbackloop.rules._actions import Action, OpenTicket
 from feedbackloop.rules._counts import InMemoryWindowCounts, Threshold, WindowCounts
 from feedbackloop.rules._decision import Decision, Outcome, RuleMatch
@@ -30,6 +31,8 @@ from feedbackloop.rules._silences import (
 from feedbackloop.rules._windows import TimeWindow
 
 __all__ = ["Rule", "RuleContext", "RuleFunction", "RuleSet"]
+
+_log = get_logger("rules")
 
 
 @dataclass(frozen=True)
@@ -218,9 +221,21 @@ class Rule:
                 rule=self.name,
             )
         try:
-            return _actions(result)
+            planned = _actions(result, tickets=None)
         except RuleError as exc:
             raise RuleError(f"rule {self.name!r} returned {exc}", rule=self.name) from None
+        tickets = [action for action in planned if isinstance(action, OpenTicket)]
+        if len(tickets) > 1:
+            # Refusing would fail every signal the rule matches, in production: the
+            # first ticket is kept, as the lifecycle keeps one per group, and it is said.
+            _log.warning(
+                "rule.second_open_ticket_dropped",
+                rule=self.name,
+                kept=tickets[0].tracker,
+                dropped=[ticket.tracker for ticket in tickets[1:]],
+            )
+            planned = tuple(a for a in planned if not isinstance(a, OpenTicket) or a is tickets[0])
+        return planned
 
     def _muted_by(self, now: datetime) -> str | None:
         if self.active_during and not any(w.contains(now) for w in self.active_during):
@@ -235,7 +250,8 @@ class Rule:
         return f"Rule({self.name!r}, when={self.when!r}, then={then!r})"
 
 
-def _actions(values: Iterable[object]) -> tuple[Action, ...]:
+def _actions(values: Iterable[object], *, tickets: int | None = 1) -> tuple[Action, ...]:
+    """`values` as actions; more than `tickets` OpenTicket is a RuleError (None: any)."""
     actions: list[Action] = []
     for action in values:
         if not isinstance(action, Action):
@@ -244,7 +260,7 @@ def _actions(values: Iterable[object]) -> tuple[Action, ...]:
                 "Drop or an Action subclass"
             )
         actions.append(action)
-    if sum(isinstance(action, OpenTicket) for action in actions) > 1:
+    if tickets is not None and sum(isinstance(a, OpenTicket) for a in actions) > tickets:
         # The lifecycle keeps one ticket per (rule, group): a second would be counted
         # as an occurrence of the first, never filed.
         raise RuleError(

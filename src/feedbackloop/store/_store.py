@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from feedbackloop._models import Incident, Signal
 from feedbackloop.errors import ConfigurationError, StoreError
-from feedbackloop.fingerprint import mask_volatile
+from feedbackloop.fingerprint import theme_of
 from feedbackloop.store import _schema as s
 from feedbackloop.store import _windows as windows
 from feedbackloop.store._bulk import Bulk
@@ -163,7 +163,7 @@ def _signal_row(
         "severity": signal.severity.value,
         "status": signal.status.value,
         "fingerprint": signal.fingerprint,
-        "theme": mask_volatile(signal.title),
+        "theme": theme_of(signal.title),
         "external_id": signal.external_id,
         "url": signal.url,
         "labels": dict(signal.labels),
