@@ -50,7 +50,7 @@ _TRANSIENT = (RateLimitError, ServerError, TransportError)
 
 _UNSAID_RATE_LIMIT_WAIT = 60.0
 """Seconds before the next try of an effect refused by a rate limit that did not say
-when it ends (doubled at each try): GitHub asks for at least a minute."""
+when it ends (doubled at each try, up to an hour): GitHub asks for at least a minute."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +141,8 @@ class EffectRunner:
             now = self.clock()
             wait = exc.retry_after if isinstance(exc, RateLimitError) else None
             if isinstance(exc, RateLimitError) and wait is None:
-                wait = _UNSAID_RATE_LIMIT_WAIT * 2 ** max(effect.attempts - 1, 0)
+                doublings = min(max(effect.attempts - 1, 0), 6)  # an hour at most
+                wait = min(_UNSAID_RATE_LIMIT_WAIT * 2**doublings, 3600.0)
             retry_at = now + timedelta(seconds=wait) if wait else None
             self.store.release_effect(effect.id, now=now, error=error, retry_at=retry_at)
             _log.warning("effect.retrying", kind=effect.kind, effect_id=effect.id, error=error)

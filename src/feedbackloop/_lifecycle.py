@@ -106,7 +106,8 @@ def plan_ticket(
         return TicketStep(link.id, "counted")
 
     closed_at = link.closed_at or link.updated_at
-    if signal.status is SignalStatus.RESOLVED or at <= closed_at:
+    before_closure = link.closed_at is not None and at <= link.closed_at
+    if signal.status is SignalStatus.RESOLVED or before_closure:
         # An occurrence from before the closure (a retry, a replay, a backfill) is part
         # of the closed ticket's history, not a regression.
         return TicketStep(link.id, "counted")

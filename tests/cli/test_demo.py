@@ -83,3 +83,9 @@ def test_a_store_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Error: cannot open the store" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_database_the_demo_created_with_keep_is_its_own_to_delete(tmp_path: Path) -> None:
+    db = str(tmp_path / "kept #1.db")  # a path SQLite's URIs must escape
+    assert runner.invoke(app, ["demo", "--keep", "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["demo", "--db", db]).exit_code == 0

@@ -185,6 +185,23 @@ class TestLinks:
         assert found is not None
         assert found.ref() is not None
 
+    @pytest.mark.parametrize(
+        ("stored", "asked", "found"),
+        [
+            ("acme/api#7", "Acme/API#7", True),
+            ("OPS-1", "ops-1", True),
+            ("aBc12", "AbC12", False),  # another tracker's keys may tell case apart
+        ],
+    )
+    def test_github_and_jira_keys_are_found_whatever_their_letter_case(
+        self, store: Store, stored: str, asked: str, found: bool
+    ) -> None:
+        with store.transaction() as tx:
+            link = tx.claim_link(**link_values())
+            assert link is not None
+            tx.update_link(link.id, key=stored, status="open")
+        assert (store.link_for_ticket("local", asked) is not None) is found
+
 
 class TestClosures:
     def test_every_closure_of_a_link_is_kept(self, store: Store) -> None:

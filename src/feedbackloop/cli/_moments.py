@@ -24,7 +24,7 @@ def parse_moment(value: str, *, now: datetime) -> datetime:
         amount, unit = relative.groups()
         try:
             moment = now - timedelta(**{_UNITS[unit.lower()]: int(amount)})
-        except OverflowError:
+        except (OverflowError, ValueError):  # ValueError: over 4,300 digits
             moment = _EARLIEST - timedelta(days=1)  # refused below
     else:
         try:
@@ -35,7 +35,8 @@ def parse_moment(value: str, *, now: datetime) -> datetime:
             ) from None
         moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     if not _EARLIEST <= moment <= _LATEST:
-        raise typer.BadParameter(f"{value!r} is not between 1970 and 9999")
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise typer.BadParameter(f"{shown!r} is not between 1970 and 9999")
     return moment
 
 

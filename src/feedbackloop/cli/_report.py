@@ -66,6 +66,10 @@ def report(
             if debug:
                 raise
             raise fail(str(exc)) from None
+        except OverflowError:  # the period before this one starts before year 1
+            raise fail(
+                "the period is too long to compare with the one before it; pick a later --since"
+            ) from None
     rendered = {
         Format.md: found.to_markdown,
         Format.json: found.to_json,

@@ -26,6 +26,7 @@ import json as jsonlib
 import logging
 import math
 import re
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -97,6 +98,7 @@ _log = get_logger("http")
 
 _CLIENTS: weakref.WeakSet[HTTPClient] = weakref.WeakSet()
 """The live clients, whose secrets `_HttpxLogRedactor` removes."""
+_CLIENTS_LOCK = threading.Lock()
 
 
 class _HttpxLogRedactor(logging.Filter):
@@ -105,15 +107,20 @@ class _HttpxLogRedactor(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _redacted(str(arg)) if isinstance(arg, str | httpx.URL) else arg
-                for arg in record.args
-            )
+            try:
+                record.args = tuple(
+                    _redacted(str(arg)) if isinstance(arg, str | httpx.URL) else arg
+                    for arg in record.args
+                )
+            except Exception:  # never fail the request being logged: drop its text
+                record.msg, record.args = "HTTP request (not shown: it could not be redacted)", ()
         return True
 
 
 def _redacted(text: str) -> str:
-    for client in list(_CLIENTS):
+    with _CLIENTS_LOCK:  # another thread may be building a client
+        clients = list(_CLIENTS)
+    for client in clients:
         text = client.redact(text)
     return redact_text(text)
 
@@ -470,7 +477,8 @@ class HTTPClient:
             self._remember_secrets([auth[1]])
         self._remember_header_secrets(headers)
         self._clients: dict[int, tuple[object, httpx.AsyncClient]] = {}
-        _CLIENTS.add(self)
+        with _CLIENTS_LOCK:
+            _CLIENTS.add(self)
         logging.getLogger("httpx").addFilter(_HTTPX_REDACTOR)  # once: the same filter
 
     def __repr__(self) -> str:

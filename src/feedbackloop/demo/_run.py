@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from feedbackloop._loop import AsyncFeedbackLoop
 from feedbackloop.connectors.datadog import DatadogSource
@@ -219,7 +219,7 @@ def fresh(db: Path) -> None:
 
 def _written_by_demo(db: Path) -> bool:
     try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as connection:
             found = connection.execute(
                 "SELECT value FROM feedbackloop_meta WHERE key = ?", (_MARK,)
             ).fetchone()
@@ -231,7 +231,9 @@ def _written_by_demo(db: Path) -> bool:
 def _mark(store: Store) -> None:
     """Say in the store that the demo wrote it (so that the next run may delete it)."""
     with store.transaction() as tx:
-        tx.connection.execute(insert(meta).values(key=_MARK, value=_DEMO))
+        marked = tx.connection.execute(select(meta.c.value).where(meta.c.key == _MARK))
+        if marked.first() is None:
+            tx.connection.execute(insert(meta).values(key=_MARK, value=_DEMO))
 
 
 async def run_demo(
@@ -256,6 +258,7 @@ async def run_demo(
         StoreError: `db` cannot be opened.
         FeedbackLoopError: the app refused a delivery (a bug in the demo).
     """
+    created = not keep or not db.exists()
     if not keep:
         fresh(db)
     steps = week(seed)
@@ -263,7 +266,7 @@ async def run_demo(
     vendors = Vendors(random.Random(seed + 1))  # noqa: S311 - a simulation, not security
     delivered = duplicates = 0
     async with build_demo_loop(f"sqlite:///{db}", clock) as loop:
-        if not keep:
+        if created:
             _mark(loop.store)
         app = create_app(loop, worker=False)
         transport = httpx.ASGITransport(app=app)

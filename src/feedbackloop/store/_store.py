@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -119,6 +120,10 @@ def _nul_free(parameters: Any) -> Any:
 
 def _replace_nul(value: Any) -> Any:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+_CASELESS_KEY = re.compile(r"[\w.-]+/[\w.-]+#\d+|[A-Za-z][A-Za-z0-9_]*-\d+")
+"""Ticket keys as GitHub (`owner/repo#7`) and Jira (`OPS-12`) write them: caseless."""
 
 
 def _as_stored(dialect: str, text: str) -> str:
@@ -809,13 +814,13 @@ class StoreTransaction:
         return {link.id: link for link in map(_link, rows)}
 
     def link_for_ticket(self, tracker: str, key: str) -> TicketLink | None:
-        """The link of ticket `key` in `tracker`, the key's letter case aside: GitHub
-        reports `Acme/API#7` for the issue filed in `acme/api`, and Jira's keys ignore
-        case too."""
+        """The link of ticket `key` in `tracker`. Keys shaped as GitHub's and Jira's
+        match whatever their letter case (GitHub reports `Acme/API#7` for the issue
+        filed in `acme/api`; both vendors ignore case); other trackers' keys exactly."""
         t = s.ticket_links
         newest = select(t).where(t.c.tracker == tracker).order_by(t.c.id.desc()).limit(1)
         row = self.connection.execute(newest.where(t.c.key == key)).first()
-        if row is None:
+        if row is None and _CASELESS_KEY.fullmatch(key):
             row = self.connection.execute(newest.where(func.lower(t.c.key) == key.lower())).first()
         return None if row is None else _link(row)
 
