@@ -710,6 +710,35 @@ class TestIncidentMerging:
             1,
         )
 
+    def test_an_update_from_before_the_resolution_arriving_late_keeps_it(self) -> None:
+        """An acknowledgement delivered after the resolution (a poll racing the webhooks)
+        does not undo it: MTTR stays known."""
+        with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
+            loop.ingest(
+                Incident(
+                    id="P1",
+                    title="down",
+                    status="resolved",
+                    created_at=T0,
+                    resolved_at=T0 + timedelta(minutes=30),
+                )
+            )
+            loop.ingest(
+                Incident(
+                    id="P1",
+                    title="down",
+                    status="acknowledged",
+                    created_at=T0,
+                    acknowledged_at=T0 + timedelta(minutes=5),
+                )
+            )
+            [incident] = loop.store.incidents()
+        assert (incident.status, incident.time_to_acknowledge, incident.time_to_resolve) == (
+            "resolved",
+            timedelta(minutes=5),
+            timedelta(minutes=30),
+        )
+
     def test_a_reopened_incident_loses_its_resolution(self) -> None:
         """A status update back to triggered clears resolved_at."""
         with FeedbackLoop(RuleSet(), store="sqlite://") as loop:

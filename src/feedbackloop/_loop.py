@@ -1077,17 +1077,42 @@ def _merged(stored: Incident | None, update: Incident) -> Incident:
     merged_timeline = tuple(sorted(timeline.values(), key=lambda e: e.at))
     if update.labels.get("event_type", "").endswith(".annotated"):
         return stored.model_copy(update={"timeline": merged_timeline})
+    first_ack = min(
+        (at for at in (stored.acknowledged_at, update.acknowledged_at) if at is not None),
+        default=None,
+    )
+    if _older_than_resolution(update, stored):
+        # Delivered late (a poll racing the webhooks): it adds to the history, but the
+        # incident stays as resolved as it already was.
+        return stored.model_copy(
+            update={
+                "created_at": min(stored.created_at, update.created_at),
+                "acknowledged_at": first_ack,
+                "timeline": merged_timeline,
+            }
+        )
     resolved = None
     if update.status == "resolved":
         resolved = update.resolved_at or stored.resolved_at
     return update.model_copy(
         update={
             "created_at": min(stored.created_at, update.created_at),
-            "acknowledged_at": stored.acknowledged_at or update.acknowledged_at,
+            "acknowledged_at": first_ack,
             "resolved_at": resolved,
             "timeline": merged_timeline,
         }
     )
+
+
+def _older_than_resolution(update: Incident, stored: Incident) -> bool:
+    """Whether a non-resolving update says it happened before the stored resolution
+    (by its acknowledgement or its timeline; an update without such a time is news)."""
+    if update.status == "resolved" or stored.resolved_at is None:
+        return False
+    moments = [e.at for e in update.timeline]
+    if update.acknowledged_at is not None:
+        moments.append(update.acknowledged_at)
+    return bool(moments) and max(moments) <= stored.resolved_at
 
 
 _C = TypeVar("_C")
