@@ -37,10 +37,11 @@ def test_a_delivery_signed_during_rotation_passes_with_either_secret() -> None:
     PagerDutySource(webhook_secrets=[NEW]).verify(header, payload)
 
 
-def test_a_source_with_two_secrets_accepts_a_delivery_signed_with_either() -> None:
+@pytest.mark.parametrize("separator", [",", ", "])
+def test_a_source_with_two_secrets_accepts_a_delivery_signed_with_either(separator: str) -> None:
     """Configured with old and new (comma-separated, as in the environment), both pass."""
     payload = body(DELIVERY)
-    source = PagerDutySource(webhook_secrets=f"{OLD},{NEW}")
+    source = PagerDutySource(webhook_secrets=f"{OLD}{separator}{NEW}")
     for secret in (OLD, NEW):
         source.verify({"X-PagerDuty-Signature": f"v1={hub_signature(secret, payload)}"}, payload)
     with pytest.raises(SignatureError, match="does not match"):

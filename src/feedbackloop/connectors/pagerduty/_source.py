@@ -383,5 +383,5 @@ def _split(
     if isinstance(secrets, SecretStr):
         secrets = secrets.get_secret_value()
     if isinstance(secrets, str):
-        return [SecretStr(part) for part in secrets.split(",")]
+        return [SecretStr(part.strip()) for part in secrets.split(",") if part.strip()]
     return secrets
