@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -203,6 +203,17 @@ class TestThemesTicketsAndItems:
         assert (items.opened, items.closed, items.in_play, items.open) == (2, 2, 4, 2)
         assert [i.id for i in items.overdue] == [3]
         assert [i.id for i in items.stale] == [4]
+
+    def test_overdue_compares_due_dates_with_the_utc_date_of_the_end(self) -> None:
+        """A period given in UTC+10 that ends 09:00 there, 23:00 UTC the day before: an
+        item due that UTC day is not overdue yet."""
+        plus_ten = timezone(timedelta(hours=10))
+        end = datetime(2026, 11, 10, 9, tzinfo=plus_ten)
+        due_today = item(1, timedelta(0), due=(end.astimezone(UTC)).date())
+        figures = compute_figures(
+            History(action_items=(due_today,)), Period(end - WEEK.length, end)
+        )
+        assert figures.action_items.overdue == ()
 
 
 class TestClosures:

@@ -24,6 +24,7 @@ from feedbackloop.insights._records import (
     Scope,
     SignalRecord,
     TicketRecord,
+    utc_date,
 )
 
 __all__ = [
@@ -471,7 +472,7 @@ def action_item_figures(
         open=len(still_open),
         overdue=tuple(
             sorted(
-                (a for a in still_open if a.due is not None and a.due < end.date()),
+                (a for a in still_open if a.due is not None and a.due < utc_date(end)),
                 key=lambda a: (a.due, a.id),
             )
         ),

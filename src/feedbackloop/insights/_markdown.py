@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from feedbackloop.insights._records import utc_date
 from feedbackloop.insights._wins import Delta, format_duration, format_ratio
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def render_markdown(report: Report) -> str:
     end = report.period.until
     for item in items.overdue:
         assert item.due is not None
-        days = (end.date() - item.due).days
+        days = (utc_date(end) - item.due).days
         lines.append(
             f"- Overdue: {_item_line(item.title, item.owner, item.ticket)}, due "
             f"{item.due.isoformat()} ({days} days overdue)"

@@ -8,7 +8,7 @@ build one by hand. Every figure is a pure function of a `History`, a `Period` an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from feedbackloop.errors import ValidationError
 
@@ -22,7 +22,14 @@ __all__ = [
     "Scope",
     "SignalRecord",
     "TicketRecord",
+    "utc_date",
 ]
+
+
+def utc_date(moment: datetime) -> date:
+    """The UTC date of an aware `moment`: what "overdue" compares due dates with, in
+    whatever zone a period was given."""
+    return moment.astimezone(UTC).date()
 
 
 @dataclass(frozen=True, slots=True)

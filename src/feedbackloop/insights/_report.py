@@ -16,7 +16,7 @@ from feedbackloop.insights._figures import (
     trend,
 )
 from feedbackloop.insights._read import read_history
-from feedbackloop.insights._records import ActionItemRecord, History, Period, Scope
+from feedbackloop.insights._records import ActionItemRecord, History, Period, Scope, utc_date
 from feedbackloop.insights._wins import Delta, deltas, wins
 from feedbackloop.store import Store
 
@@ -173,7 +173,7 @@ def _item(item: ActionItemRecord, end: datetime, *, overdue: bool) -> dict[str, 
         "ticket": item.ticket,
     }
     if overdue and item.due is not None:
-        data["days_overdue"] = (end.date() - item.due).days
+        data["days_overdue"] = (utc_date(end) - item.due).days
     else:
         data["days_idle"] = (end - item.updated_at).days
     return data
