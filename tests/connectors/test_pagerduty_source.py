@@ -48,6 +48,13 @@ def test_a_source_with_two_secrets_accepts_a_delivery_signed_with_either(separat
         source.verify({"X-PagerDuty-Signature": f"v1={hub_signature('other', payload)}"}, payload)
 
 
+def test_a_malformed_entry_beside_a_matching_one_is_skipped() -> None:
+    """The delivery is accepted when any well-formed entry matches."""
+    payload = body(DELIVERY)
+    header = {"X-PagerDuty-Signature": f"v1=abc, v1={hub_signature(NEW, payload)}"}
+    PagerDutySource(webhook_secrets=[NEW]).verify(header, payload)
+
+
 def test_the_webhook_id_is_the_delivery_id() -> None:
     """X-Webhook-Id identifies a delivery across PagerDuty's retries."""
     assert SOURCE.delivery_id({"X-Webhook-Id": "wh-1"}, body(DELIVERY)) == "wh-1"

@@ -432,10 +432,8 @@ def _signature_entries(
         if not entry.startswith(prefix):
             continue
         digest = entry.removeprefix(prefix)
-        if not _HEX_SHA256.fullmatch(digest):
-            candidates.clear()
-            break
-        candidates.append(digest)
+        if _HEX_SHA256.fullmatch(digest):  # a malformed entry is skipped, as the docs say
+            candidates.append(digest)
     if not candidates:
         raise SignatureError(
             f"{source}: malformed {header_name} header: expected {prefix}<64 hex digits>",
