@@ -679,31 +679,32 @@ class TestPruning:
             assert loop.ingest(error(72)).decision.fired  # type: ignore[union-attr]
 
 
+def p1(**fields: Any) -> Incident:
+    """An update of incident P1, created at T0."""
+    return Incident(**{"id": "P1", "title": "down", "created_at": T0, **fields})
+
+
+def merged(*updates: Incident) -> Incident:
+    """What the store keeps of an incident after these updates, in this order."""
+    with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
+        for update in updates:
+            loop.ingest(update)
+        [incident] = loop.store.incidents()
+    return incident
+
+
 class TestIncidentMerging:
     def test_a_note_does_not_change_the_status(self) -> None:
         """An annotated event after the acknowledgement keeps the incident acknowledged."""
-        with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
-            loop.ingest(
-                Incident(
-                    id="P1",
-                    title="down",
-                    status="acknowledged",
-                    created_at=T0,
-                    acknowledged_at=T0 + timedelta(minutes=1),
-                )
-            )
-            loop.ingest(
-                Incident(
-                    id="P1",
-                    title="down",
-                    created_at=T0 + timedelta(minutes=5),
-                    labels={"event_type": "incident.annotated"},
-                    timeline=(
-                        TimelineEntry(at=T0 + timedelta(minutes=5), kind="note", message="db"),
-                    ),
-                )
-            )
-            [incident] = loop.store.incidents()
+        later = T0 + timedelta(minutes=5)
+        incident = merged(
+            p1(status="acknowledged", acknowledged_at=T0 + timedelta(minutes=1)),
+            p1(
+                created_at=later,
+                labels={"event_type": "incident.annotated"},
+                timeline=(TimelineEntry(at=later, kind="note", message="db"),),
+            ),
+        )
         assert (incident.status, incident.created_at, len(incident.timeline)) == (
             "acknowledged",
             T0,
@@ -713,26 +714,10 @@ class TestIncidentMerging:
     def test_an_update_from_before_the_resolution_arriving_late_keeps_it(self) -> None:
         """An acknowledgement delivered after the resolution (a poll racing the webhooks)
         does not undo it: MTTR stays known."""
-        with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
-            loop.ingest(
-                Incident(
-                    id="P1",
-                    title="down",
-                    status="resolved",
-                    created_at=T0,
-                    resolved_at=T0 + timedelta(minutes=30),
-                )
-            )
-            loop.ingest(
-                Incident(
-                    id="P1",
-                    title="down",
-                    status="acknowledged",
-                    created_at=T0,
-                    acknowledged_at=T0 + timedelta(minutes=5),
-                )
-            )
-            [incident] = loop.store.incidents()
+        incident = merged(
+            p1(status="resolved", resolved_at=T0 + timedelta(minutes=30)),
+            p1(status="acknowledged", acknowledged_at=T0 + timedelta(minutes=5)),
+        )
         assert (incident.status, incident.time_to_acknowledge, incident.time_to_resolve) == (
             "resolved",
             timedelta(minutes=5),
@@ -741,18 +726,9 @@ class TestIncidentMerging:
 
     def test_a_reopened_incident_loses_its_resolution(self) -> None:
         """A status update back to triggered clears resolved_at."""
-        with FeedbackLoop(RuleSet(), store="sqlite://") as loop:
-            loop.ingest(
-                Incident(
-                    id="P1",
-                    title="down",
-                    status="resolved",
-                    created_at=T0,
-                    resolved_at=T0 + timedelta(minutes=9),
-                )
-            )
-            loop.ingest(Incident(id="P1", title="down", status="triggered", created_at=T0))
-            [incident] = loop.store.incidents()
+        incident = merged(
+            p1(status="resolved", resolved_at=T0 + timedelta(minutes=9)), p1(status="triggered")
+        )
         assert (incident.status, incident.resolved_at) == ("triggered", None)
 
 
