@@ -91,6 +91,7 @@ from feedbackloop.store import (
     TicketLink,
 )
 from feedbackloop.store._batch import BatchTransaction
+from feedbackloop.store._store import _reason
 
 __all__ = ["AsyncFeedbackLoop", "FeedbackLoop", "IngestOutcome"]
 
@@ -393,12 +394,9 @@ class AsyncFeedbackLoop:
                         delivery.headers,
                         delivery.body,
                     )
-                except OperationalError as exc:
-                    if _unavailable(exc):
-                        raise  # the store is unavailable: all of them wait for their lease
-                    failure = failure or exc
-                    self._give_up_on(delivery, exc)
                 except Exception as exc:
+                    if isinstance(exc, OperationalError) and _unavailable(exc):
+                        raise  # the store is unavailable: all of them wait for their lease
                     failure = failure or exc
                     self._give_up_on(delivery, exc)
             if failure is not None:
@@ -414,8 +412,7 @@ class AsyncFeedbackLoop:
         if delivery.attempts < self.max_attempts:
             return
         # A database's message may quote the row (PostgreSQL's DETAIL): its first line.
-        said = str(getattr(error, "orig", None) or error).strip().splitlines()
-        reason = f"{type(error).__name__}: {said[0] if said else ''}"
+        reason = f"{type(error).__name__}: {_reason(error)}"
         self.store.finish_delivery(delivery.id, now=self.clock(), error=reason)
         _log.error(
             "delivery.failed",

@@ -14,6 +14,7 @@ from rich.table import Table
 from feedbackloop._loop import AsyncFeedbackLoop
 from feedbackloop.cli._app import app
 from feedbackloop.cli._appload import AppOption, DebugOption, core_of, loop_from
+from feedbackloop.connectors._http import is_http_url
 from feedbackloop.connectors._webhooks import WebhookSource
 from feedbackloop.rules import Escalate, Notify, OpenTicket, Rule
 
@@ -53,11 +54,7 @@ def _url_problems(owner: str, connector: Any) -> Iterator[str]:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if not isinstance(text, str | httpx.URL):
             continue
-        try:
-            url = httpx.URL(str(text))
-        except httpx.InvalidURL:
-            url = None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
+        if not is_http_url(str(text)):
             shown = "(secret)" if isinstance(value, SecretStr) else repr(str(text))
             yield f"{owner}: {attribute.lstrip('_')} is not a well-formed http(s) URL: {shown}"
 

@@ -63,6 +63,7 @@ __all__ = [
     "Sleep",
     "create_client",
     "error_for_response",
+    "is_http_url",
     "require_http_url",
     "retry_after",
     "safe_url",
@@ -208,17 +209,22 @@ def safe_url(url: httpx.URL | str) -> str:
     return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
+def is_http_url(value: str) -> bool:
+    """Whether `value` is an absolute http(s) URL with a host."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
+
+
 def require_http_url(value: str, *, what: str, secret: bool = False) -> None:
     """Refuse `value` unless it is an absolute http(s) URL with a host.
 
     Raises:
         ConfigurationError: naming `what`, and the value unless it is a `secret`.
     """
-    try:
-        url = httpx.URL(value)
-    except httpx.InvalidURL:
-        url = None
-    if url is None or url.scheme not in ("http", "https") or not url.host:
+    if not is_http_url(value):
         shown = "(not shown: it is a secret)" if secret else repr(value)
         raise ConfigurationError(
             f"{what} must be an http(s) URL such as https://host/path; got {shown}"

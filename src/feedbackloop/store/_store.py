@@ -107,15 +107,14 @@ def _without_nul(
 
 
 def _nul_free(parameters: Any) -> Any:
-    if isinstance(parameters, dict):
-        if any(isinstance(value, str) and "\x00" in value for value in parameters.values()):
-            return {key: _replace_nul(value) for key, value in parameters.items()}
-        return parameters
-    if isinstance(parameters, list | tuple) and any(
-        isinstance(value, str) and "\x00" in value for value in parameters
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    if not isinstance(values, Iterable) or not any(
+        isinstance(value, str) and "\x00" in value for value in values
     ):
-        return type(parameters)(_replace_nul(value) for value in parameters)
-    return parameters
+        return parameters  # the usual case: nothing copied
+    if isinstance(parameters, dict):
+        return {key: _replace_nul(value) for key, value in parameters.items()}
+    return type(parameters)(_replace_nul(value) for value in parameters)
 
 
 def _replace_nul(value: Any) -> Any:
@@ -128,7 +127,7 @@ _CASELESS_KEY = re.compile(r"[\w.-]+/[\w.-]+#\d+|[A-Za-z][A-Za-z0-9_]*-\d+")
 
 def _as_stored(dialect: str, text: str) -> str:
     """`text` as the database gives it back (what `RETURNING` answers is matched with)."""
-    return text.replace("\x00", "\ufffd") if dialect == "postgresql" else text
+    return _replace_nul(text) if dialect == "postgresql" else text  # see _without_nul
 
 
 def _use_immediate_transactions(engine: Engine, *, wal: bool) -> None:
@@ -1014,7 +1013,7 @@ def _fitting(delivery_id: str) -> str:
     return f"sha256:{hashlib.sha256(delivery_id.encode()).hexdigest()}"
 
 
-def _reason(error: SQLAlchemyError) -> str:
+def _reason(error: BaseException) -> str:
     """The database's own message, first line only: PostgreSQL's detail lines quote the
     row's values, which must not reach the logs."""
     message = str(getattr(error, "orig", None) or error).strip()
