@@ -308,9 +308,30 @@ class TestOutbox:
 
 class TestOpening:
     def test_an_unknown_database_is_a_configuration_error(self) -> None:
-        """Only SQLite and PostgreSQL are supported, and the error says so."""
-        with pytest.raises(ConfigurationError, match="unsupported store 'mysql'"):
+        """Only SQLite and PostgreSQL are supported, and the error names their URLs."""
+        with pytest.raises(ConfigurationError, match="unsupported store 'mysql'") as raised:
             Store("mysql://root@localhost/db")
+        for scheme in ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://"):
+            assert scheme in str(raised.value)
+
+    @pytest.mark.postgres
+    @pytest.mark.parametrize("scheme", ["postgres", "postgresql+psycopg"])
+    def test_every_postgresql_spelling_opens_the_same_database(
+        self, postgres_schema_url: str, scheme: str
+    ) -> None:
+        """`postgres://` (Heroku, Render, Supabase) and `postgresql+psycopg://` are PostgreSQL."""
+        spelled = f"{scheme}://{postgres_schema_url.split('://', 1)[1]}"
+        store = Store(spelled)
+        try:
+            assert store.dialect == "postgresql"
+            store.put_delivery("sentry", "d1", {}, b"{}", now=NOW)
+        finally:
+            store.close()
+        plain = Store(postgres_schema_url)
+        try:
+            assert [d.delivery_id for d in plain.deliveries()] == ["d1"]
+        finally:
+            plain.close()
 
     def test_a_malformed_url_is_a_configuration_error(self) -> None:
         """A string that is no URL names the accepted forms."""

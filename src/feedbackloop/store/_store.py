@@ -54,16 +54,26 @@ DEFAULT_STORE_URL = "sqlite:///feedbackloop.db"
 """Where the store lives when no URL is given: a SQLite file in the working directory."""
 
 
+_SUPPORTED_URLS = (
+    "sqlite:///path.db, sqlite:// (in memory), or postgresql://user@host/db "
+    "(also spelled postgres:// or postgresql+psycopg://)"
+)
+"""The store URLs `Store` accepts, for error messages."""
+
+_POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
+"""PostgreSQL URL schemes opened with psycopg 3: `postgres://` is how Heroku, Render
+and Supabase hand out their URLs (SQLAlchemy itself no longer knows it)."""
+
+
 def _engine_for(url: str) -> Engine:
     # hide_parameters: a database error's message never carries row values (webhook
     # bodies, ticket fields) into the logs.
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigurationError(
-            f"not a store URL: {url!r}; use sqlite:///path.db, sqlite:// (in memory) "
-            "or postgresql://user@host/db"
-        ) from None
+        raise ConfigurationError(f"not a store URL: {url!r}; use {_SUPPORTED_URLS}") from None
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         parsed = parsed.set(drivername="sqlite+pysqlite")
@@ -77,8 +87,6 @@ def _engine_for(url: str) -> Engine:
         _use_immediate_transactions(engine, wal=not in_memory)
         return engine
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
         engine = create_engine(
             parsed, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
         )
@@ -86,7 +94,7 @@ def _engine_for(url: str) -> Engine:
         return engine
     raise ConfigurationError(
         f"unsupported store {backend!r} in {parsed.render_as_string(hide_password=True)}; "
-        "feedbackloop stores in SQLite or PostgreSQL"
+        f"feedbackloop stores in SQLite or PostgreSQL: {_SUPPORTED_URLS}"
     )
 
 
@@ -184,7 +192,8 @@ class Store:
 
     Args:
         url: `sqlite:///path.db` (the default, a file), `sqlite://` (in memory, for
-            tests and experiments) or `postgresql://user@host/db` (several workers).
+            tests and experiments) or `postgresql://user@host/db` (several workers;
+            `postgres://` and `postgresql+psycopg://` are the same).
 
     The schema is created or upgraded when the store opens. Every method is one
     transaction; `transaction()` groups several steps into one.
