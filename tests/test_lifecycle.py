@@ -275,3 +275,31 @@ def test_a_regression_in_a_batch_marks_the_closure_reopened(loop: FeedbackLoop) 
     loop.ingest_many([error(2 * HOUR), error(3 * HOUR)])
     [closure] = loop.store.closures()
     assert (closure.reopened_at, closure.reopen_cause) == (T0 + 2 * HOUR, "regression")
+
+
+@pytest.fixture
+def loop_on_every_store(local: LocalTracker, store_url: str) -> Iterator[FeedbackLoop]:
+    with FeedbackLoop(rules(), trackers={"local": local}, store=store_url) as running:
+        yield running
+
+
+def test_an_earlier_occurrence_arriving_later_becomes_first_seen(
+    loop_on_every_store: FeedbackLoop,
+) -> None:
+    """Ingested at 15:05 then 15:00, the ticket was first seen at 15:00."""
+    loop = loop_on_every_store
+    loop.ingest(error(timedelta(minutes=5)))
+    loop.ingest(error(timedelta(0)))
+    [link] = loop.tickets()
+    assert (link.first_seen_at, link.last_seen_at) == (T0, T0 + timedelta(minutes=5))
+
+
+def test_an_earlier_occurrence_in_a_later_batch_becomes_first_seen(
+    loop_on_every_store: FeedbackLoop,
+) -> None:
+    """The batch path widens first seen the same way as the one-by-one path."""
+    loop = loop_on_every_store
+    loop.ingest_many([error(timedelta(minutes=5))])
+    loop.ingest_many([error(timedelta(minutes=2)), error(timedelta(minutes=1))])
+    [link] = loop.tickets()
+    assert (link.first_seen_at, link.occurrences) == (T0 + timedelta(minutes=1), 3)

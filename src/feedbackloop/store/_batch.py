@@ -232,7 +232,8 @@ class BatchTransaction(StoreTransaction):
         self._added: defaultdict[tuple[str, str, int], int] = defaultdict(int)
         self._links: dict[tuple[str, str], TicketLink | None] = {}
         self._by_id: dict[int, TicketLink] = {}
-        self._seen: dict[int, tuple[int, int, datetime]] = {}  # occurrences, last seen, now
+        # occurrences, first and last seen (micros), now
+        self._seen: dict[int, tuple[int, int, int, datetime]] = {}
         self._outcomes: list[dict[str, Any]] = []
         self._sqlite = connection.dialect.name == "sqlite"
         self._rows: dict[str, dict[str, Any]] = {}  # signals recorded at `flush` (SQLite)
@@ -475,8 +476,9 @@ class BatchTransaction(StoreTransaction):
 
     def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
         """Add one occurrence to a link (written by `flush`)."""
-        count, last, _ = self._seen.get(link_id, (0, 0, now))
-        self._seen[link_id] = (count + 1, max(last, s.to_micros(at)), now)
+        micros = s.to_micros(at)
+        count, first, last, _ = self._seen.get(link_id, (0, micros, micros, now))
+        self._seen[link_id] = (count + 1, min(first, micros), max(last, micros), now)
         link = self._by_id.get(link_id)
         if link is not None:
             self._remember(
@@ -484,6 +486,7 @@ class BatchTransaction(StoreTransaction):
                     link,
                     {
                         "occurrences": link.occurrences + 1,
+                        "first_seen_at": min(link.first_seen_at, at),
                         "last_seen_at": max(link.last_seen_at, at),
                         "updated_at": now,
                     },
@@ -525,8 +528,8 @@ class BatchTransaction(StoreTransaction):
             _COUNT_LINK_OCCURRENCES.run(
                 c,
                 [
-                    {"b_id": link_id, "b_n": n, "b_last": last, "b_now": now}
-                    for link_id, (n, last, now) in sorted(self._seen.items())
+                    {"b_id": link_id, "b_n": n, "b_first": first, "b_last": last, "b_now": now}
+                    for link_id, (n, first, last, now) in sorted(self._seen.items())
                 ],
             )
             self._seen.clear()

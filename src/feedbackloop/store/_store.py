@@ -803,9 +803,10 @@ class StoreTransaction:
 
     def count_occurrence(self, link_id: int, *, at: datetime, now: datetime) -> None:
         """Add one occurrence to a link, atomically."""
+        micros = s.to_micros(at)
         self.connection.execute(
             _count_link_occurrences(self.connection.dialect.name),
-            {"b_id": link_id, "b_n": 1, "b_last": s.to_micros(at), "b_now": now},
+            {"b_id": link_id, "b_n": 1, "b_first": micros, "b_last": micros, "b_now": now},
         )
 
     def link(self, link_id: int) -> TicketLink | None:
@@ -978,14 +979,20 @@ _SET_OUTCOME = update(s.signals).where(s.signals.c.event_key == bindparam("b_key
 
 @functools.cache
 def _count_link_occurrences(dialect: str) -> Any:
-    """Add `b_n` occurrences to link `b_id`, last seen at the later of its own and `b_last`."""
+    """Add `b_n` occurrences to link `b_id`, seen between `b_first` and `b_last`.
+
+    Occurrences arrive in any order (a retry, a backfill): the link's first and last
+    seen times widen to include them, never narrow.
+    """
     t = _links_table
-    greatest = func.max if dialect == "sqlite" else func.greatest
+    sqlite = dialect == "sqlite"
+    greatest, least = (func.max, func.min) if sqlite else (func.greatest, func.least)
     return (
         update(t)
         .where(t.c.id == bindparam("b_id"))
         .values(
             occurrences=t.c.occurrences + bindparam("b_n", type_=Integer()),
+            first_seen_at=least(t.c.first_seen_at, bindparam("b_first", type_=BigInteger())),
             last_seen_at=greatest(t.c.last_seen_at, bindparam("b_last", type_=BigInteger())),
             updated_at=bindparam("b_now", type_=s.UtcMicros()),
         )
