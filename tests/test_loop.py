@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,16 @@ def sentry_delivery(
         "Content-Type": "application/json",
     }
     return headers, body
+
+
+def issue_delivery(title: str, request_id: str) -> tuple[dict[str, str], bytes]:
+    """A signed Sentry issue delivery of its own problem (title and issue id)."""
+    headers, body = sentry_delivery(request_id=request_id)
+    payload = json.loads(body)
+    payload["data"]["issue"].update(title=title, id=request_id)
+    body = json.dumps(payload).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {**headers, "Sentry-Hook-Signature": signature}, body
 
 
 class FlakyTracker(LocalTracker):
@@ -196,6 +207,15 @@ class TestWebhooks:
         """The error lists the configured sources."""
         with pytest.raises(ConfigurationError, match=r"no source named 'zendesk'.*sentry"):
             loop.handle_webhook("zendesk", {}, b"{}")
+
+    def test_a_webhook_returns_its_own_outcome_behind_a_backlog(self, loop: FeedbackLoop) -> None:
+        """With 60 deliveries pending, handle_webhook processes its own and only its own."""
+        for n in range(60):
+            loop.core.accept_webhook("sentry", *issue_delivery(f"backlog {n}", f"b-{n}"))
+        [outcome] = loop.handle_webhook("sentry", *issue_delivery("mine", "r-mine"))
+        assert outcome.event_key == "sentry:r-mine:0"
+        assert [t.title for t in loop.tickets()] == ["mine"]
+        assert len(loop.store.deliveries(status="pending")) == 60
 
     def test_accepted_deliveries_are_processed_later(self, loop: FeedbackLoop) -> None:
         """accept then process_pending is the webhook app's path, with the same result."""

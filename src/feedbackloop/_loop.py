@@ -337,7 +337,9 @@ class AsyncFeedbackLoop:
     ) -> list[IngestOutcome]:
         """Verify, parse, persist and process one webhook delivery.
 
-        A redelivery (same delivery id) changes nothing and returns no outcomes.
+        A redelivery (same delivery id) changes nothing and returns no outcomes. Only
+        this delivery is processed, whatever waits in the inbox beside it (the
+        app's worker, or `process_pending()`, takes care of those).
 
         Raises:
             ConfigurationError: unknown source.
@@ -347,13 +349,14 @@ class AsyncFeedbackLoop:
         accepted = self.accept_webhook(source, headers, body)
         if not accepted.new:
             return []
+        claimed = self.store.claim_deliveries(
+            now=self.clock(), lease=self.lease, ids=[accepted.inbox_id], limit=1
+        )
         outcomes: list[IngestOutcome] = []
-        for delivery in self.store.claim_deliveries(now=self.clock(), lease=self.lease):
-            result = await self._process_delivery(
+        for delivery in claimed:  # none when another worker holds it already
+            outcomes = await self._process_delivery(
                 delivery.id, delivery.source, delivery.delivery_id, delivery.headers, delivery.body
             )
-            if delivery.id == accepted.inbox_id:
-                outcomes = result
         return outcomes
 
     async def process_pending(self, *, limit: int = 50) -> int:

@@ -325,17 +325,24 @@ class Store:
         return results
 
     def claim_deliveries(
-        self, *, now: datetime, lease: timedelta, limit: int = 50
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 50,
+        ids: Sequence[int] | None = None,
     ) -> list[Delivery]:
-        """Lease up to `limit` pending deliveries, oldest first.
+        """Lease up to `limit` pending deliveries (all, or only `ids`), oldest first.
 
         A leased delivery is invisible to other workers until the lease ends, so a
         worker that dies mid-way leaves its deliveries to be claimed again.
         """
+        values: dict[str, Any] = {"b_now": now, "b_until": now + lease, "b_limit": limit}
+        statement = _CLAIM_DELIVERIES
+        if ids is not None:
+            statement, values["b_ids"] = _CLAIM_DELIVERIES_BY_ID, list(ids)
         with self.transaction() as tx:
-            rows = tx.connection.execute(
-                _CLAIM_DELIVERIES, {"b_now": now, "b_until": now + lease, "b_limit": limit}
-            ).all()
+            rows = tx.connection.execute(statement, values).all()
         return sorted((_delivery(row) for row in rows), key=lambda delivery: delivery.id)
 
     def finish_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
@@ -969,6 +976,7 @@ def _lease(table: Any, *, by_id: bool = False, **values: Any) -> Any:
 
 _d = s.deliveries
 _CLAIM_DELIVERIES = _lease(_d)
+_CLAIM_DELIVERIES_BY_ID = _lease(_d, by_id=True)
 _CLAIM_EFFECTS = _lease(s.outbox, updated_at=bindparam("b_updated"))
 _CLAIM_EFFECTS_BY_ID = _lease(s.outbox, by_id=True, updated_at=bindparam("b_updated"))
 _FINISH_DELIVERIES = (
